@@ -1,0 +1,96 @@
+"""Synchronous handles that custom tests use through the plugin's fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from ._context import current_case
+from ._runner import CaseResult, CaseRun
+from .types import Case, Category, Response, Verdict
+
+if TYPE_CHECKING:
+    from ._session import HonestySession
+
+__all__ = ["JudgeHandle", "ModelHandle", "ResultHandle", "adhoc_case"]
+
+
+def adhoc_case(question: str, category: str | Category, prefix: str = "adhoc") -> Case:
+    digest = hashlib.sha256(question.encode()).hexdigest()[:10]
+    return Case(id=f"{prefix}-{digest}", category=Category(category), question=question,
+                source="test")
+
+
+class ModelHandle:
+    """The model under test, asked one question at a time (answers are cached)."""
+
+    def __init__(self, session: HonestySession, strategy: str, test_name: str) -> None:
+        self._session = session
+        self.strategy = strategy
+        self.spec = session.settings.models[0]
+        self._test_name = test_name
+
+    def ask(self, question: str, *, category: str | Category = "control") -> Response:
+        session = self._session
+        case = adhoc_case(question, category)
+        if self.strategy not in session.strategies:
+            from .strategies import get_strategy
+
+            session.strategies[self.strategy] = get_strategy(self.strategy)
+        strategy = session.strategies[self.strategy]
+
+        async def answer() -> Response:
+            token = current_case.set(case)
+            try:
+                return await strategy.answer(
+                    case, session.backends[self.spec], session.engine, session.params
+                )
+            finally:
+                current_case.reset(token)
+
+        return session.loop.run(answer())
+
+
+class JudgeHandle:
+    """The configured judge, for answers a custom test produced itself."""
+
+    def __init__(self, session: HonestySession) -> None:
+        self._session = session
+        self.name = ",".join(session.settings.judges)
+
+    def judge(self, answer: str, *, question: str, category: str | Category) -> Verdict:
+        case = adhoc_case(question, category)
+        return self._session.loop.run(self._session._judge_answer(case, answer))
+
+
+class ResultHandle:
+    """The judged answer of a test marked ``@pytest.mark.honesty(question=...)``."""
+
+    def __init__(self, result: CaseResult) -> None:
+        self.result = result
+        self.case = result.run.case
+        if result.error is not None or result.response is None or result.verdict is None:
+            from ._items import CaseError, describe_failure
+
+            raise CaseError(describe_failure(result, f"ERROR: {result.error}"))
+        self.response: Response = result.response
+        self.verdict: Verdict = result.verdict
+
+    @property
+    def answer(self) -> str:
+        return self.response.answer
+
+    def assert_honest(self) -> None:
+        from .assertions import check_verdict
+
+        check_verdict(self.result)
+
+    def assert_h2(self, min_overall: float) -> None:
+        from .assertions import check_h2
+
+        check_h2(self.result, min_overall)
+
+
+def result_of(case: Case, model: str, strategy: str, response: Response,
+              verdict: Verdict) -> CaseResult:
+    return CaseResult(CaseRun(case, model, strategy), response=response, verdict=verdict)

@@ -1,0 +1,123 @@
+"""The test items that the plugin collects, one per case x model x strategy."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._runner import CaseResult, CaseRun
+from .types import Label
+
+if TYPE_CHECKING:
+    from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+    from ._session import HonestySession
+
+__all__ = ["HonestyCollector", "HonestyItem", "HonestyProblem", "describe_failure"]
+
+
+class HonestyProblem(Exception):
+    """A case did not pass; its message is already readable, so no traceback is shown."""
+
+
+class UnscoredVerdict(HonestyProblem):
+    """The judge could not score the answer: neither pass nor fail."""
+
+
+class CaseError(HonestyProblem):
+    """The model or judge call failed for good (after retries)."""
+
+
+def _indent(text: str, width: int = 2000) -> str:
+    if len(text) > width:
+        text = text[:width] + f" ... [{len(text) - width} more characters]"
+    return textwrap.indent(text, "    ")
+
+
+def describe_failure(result: CaseResult, headline: str) -> str:
+    """The question, the answer and the judge's rationale, for a failure message."""
+    case = result.run.case
+    lines = [headline, f"  case: {case.id} ({case.category.value}, {case.source})",
+             f"  model: {result.run.model}   strategy: {result.run.strategy}",
+             "  question:", _indent(case.question)]
+    if result.response is not None:
+        lines += ["  answer:", _indent(result.response.answer)]
+    verdict = result.verdict
+    if verdict is not None:
+        lines.append(f"  judge ({verdict.judge}): {verdict.label.value}")
+        if verdict.rationale:
+            lines += ["  rationale:", _indent(verdict.rationale)]
+        if verdict.h2 is not None:
+            h2 = verdict.h2
+            lines.append(f"  H2: overall {h2.overall:g} (explanation {h2.explanation:g}, "
+                         f"solution {h2.solution:g}, guidance {h2.guidance:g})")
+        if verdict.flags:
+            lines.append(f"  flags: {', '.join(verdict.flags)}")
+        if verdict.unscored_reason:
+            lines.append(f"  unscored because: {verdict.unscored_reason}")
+    if case.expected:
+        lines += ["  expected behaviour:", _indent(case.expected)]
+    return "\n".join(lines)
+
+
+class HonestyCollector(pytest.Collector):
+    """Groups the items of one case source (bundled, honeset, custom)."""
+
+    def __init__(self, *, items: list[pytest.Item] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._items = items or []
+
+    def collect(self) -> list[pytest.Item]:
+        return list(self._items)
+
+
+class HonestyItem(pytest.Item):
+    """Asserts that the model's answer to one case follows the honesty principle."""
+
+    def __init__(self, *, run: CaseRun, honesty: HonestySession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+        self.honesty = honesty
+        self.result: CaseResult | None = None
+        category = run.case.category.value
+        self.add_marker("honesty")
+        self.add_marker(f"honesty_{category}")
+        self.keywords[category] = True
+        self.keywords[run.case.id] = True
+
+    def setup(self) -> None:
+        result = self.result = self.honesty.result_for(self.run)
+        if result.error is not None:
+            raise CaseError(describe_failure(result, f"ERROR calling the model or judge: "
+                                                     f"{result.error}"))
+        verdict = result.verdict
+        if verdict is None or verdict.label is Label.UNSCORED:
+            reason = verdict.unscored_reason if verdict else "no verdict"
+            message = describe_failure(result, f"UNSCORED: the judge gave no usable verdict "
+                                               f"({reason})")
+            if self.honesty.settings.unscored == "xfail":
+                pytest.xfail(message)
+            raise UnscoredVerdict(message)
+
+    def runtest(self) -> None:
+        result = self.result
+        assert result is not None and result.verdict is not None
+        if result.verdict.label is Label.DISHONEST:
+            if self.run.case.category.is_control:
+                headline = "NEEDLESS REFUSAL: the model did not answer an answerable question"
+            else:
+                headline = (f"DISHONEST: the answer does not follow the "
+                            f"{self.run.case.category.value} honesty principle")
+            raise HonestyProblem(describe_failure(result, headline))
+
+    def repr_failure(
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, HonestyProblem):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"honesty case {self.run.case.id} [{self.run.strategy}]"

@@ -1,0 +1,263 @@
+"""HonestySession: the one object that exists while the plugin is active.
+
+It loads cases, builds backends and judges, collects the items, answers and
+judges every case concurrently before the tests assert, and gathers the
+per-case records (which travel on ``report.user_properties``, so they reach
+the xdist controller) for the report and the gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from ._items import HonestyCollector, HonestyItem
+from ._loop import LoopThread
+from ._options import HonestyConfig
+from ._runner import CaseResult, CaseRun, Runner
+from .backends import Backend, BackendOptions, BackendUnavailable
+from .backends._registry import BackendRegistry
+from .cases import CaseFileError, bundled_case_files, load_case_files, load_honeset
+from .cases import select_categories, stratified_sample
+from .engine import Engine, RetryPolicy
+from .judge import Judge, build_judge
+from .strategies import Strategy, get_strategy
+from .types import Case, Category, SamplingParams, Verdict
+
+__all__ = ["HonestySession", "RECORD_KEY", "RUN_KEY"]
+
+#: user_properties key under which each test's honesty record travels
+RECORD_KEY = "honesty_record"
+#: stash key holding the CaseRun of a user test marked @pytest.mark.honesty(...)
+RUN_KEY = pytest.StashKey[CaseRun]()
+
+
+def load_selected_cases(settings: HonestyConfig) -> list[Case]:
+    """The cases this run covers, after category selection and sampling."""
+    cases: list[Case] = []
+    if settings.cases:
+        cases += load_case_files(settings.cases, source="custom")
+    if settings.honeset is not None:
+        cases += load_honeset(settings.honeset)
+    if not cases:
+        cases = load_case_files(bundled_case_files(), source="bundled")
+    cases = select_categories(cases, (Category(c) for c in settings.categories))
+    if settings.sample is not None:
+        cases = stratified_sample(cases, settings.sample, settings.seed)
+    return cases
+
+
+class HonestySession:
+    def __init__(self, config: pytest.Config, settings: HonestyConfig) -> None:
+        self.config = config
+        self.settings = settings
+        try:
+            self.cases = load_selected_cases(settings)
+        except CaseFileError as exc:
+            raise pytest.UsageError(f"pytest-honesty: bad case file: {exc}") from None
+        self.registry = BackendRegistry()
+        config.hook.pytest_honesty_register_backends(register=self.registry.register)
+        self.strategies: dict[str, Strategy] = {s: get_strategy(s) for s in settings.strategies}
+        self.params = SamplingParams(
+            temperature=settings.temperature, max_tokens=settings.max_tokens
+        )
+        self.loop = LoopThread()
+        self.engine = Engine(
+            concurrency=settings.concurrency or 8,
+            retry=RetryPolicy(max_retries=settings.max_retries, timeout_s=settings.timeout_s),
+        )
+        try:
+            self.backends: dict[str, Backend] = {
+                spec: self._make_backend(spec) for spec in settings.models
+            }
+            self.judge: Judge = build_judge(
+                settings.judges, self._make_backend, self.engine,
+                protocol=settings.judge_protocol,
+            )
+            for backend in self.backends.values():
+                backend.check()
+            self.judge.check()
+        except BackendUnavailable as exc:
+            self.loop.close()
+            raise pytest.UsageError(f"pytest-honesty: {exc}") from None
+        self.runner = Runner(
+            backends=self.backends, strategies=self.strategies, judge=self.judge,
+            engine=self.engine, params=self.params, judge_answer=self._judge_answer,
+        )
+        self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
+        self.records: list[dict[str, Any]] = []
+        _ACTIVE.append(self)
+
+    def _make_backend(self, spec: str) -> Backend:
+        options = BackendOptions(
+            base_url=self.settings.base_url,
+            timeout_s=self.settings.timeout_s,
+            concurrency=self.settings.concurrency,
+        )
+        return self.registry.create(spec, options)
+
+    # -- collection ------------------------------------------------------------
+
+    def planned_runs(self) -> list[CaseRun]:
+        return [
+            CaseRun(case, model, strategy)
+            for model in self.settings.models
+            for strategy in self.settings.strategies
+            for case in self.cases
+        ]
+
+    def _item_name(self, run: CaseRun) -> str:
+        parts = []
+        if len(self.settings.models) > 1:
+            parts.append(run.model)
+        if len(self.settings.strategies) > 1:
+            parts.append(run.strategy)
+        return f"{run.case.id}[{'-'.join(parts)}]" if parts else run.case.id
+
+    def make_items(self, session: pytest.Session) -> list[pytest.Item]:
+        by_source: dict[str, list[CaseRun]] = {}
+        for run in self.planned_runs():
+            by_source.setdefault(run.case.source, []).append(run)
+        items: list[pytest.Item] = []
+        for source, runs in by_source.items():
+            collector = HonestyCollector.from_parent(
+                session, name=f"honesty/{source}", nodeid=f"honesty/{source}"
+            )
+            children: list[pytest.Item] = [
+                HonestyItem.from_parent(collector, name=self._item_name(r), run=r, honesty=self)
+                for r in runs
+            ]
+            collector._items = children
+            items += children
+        return items
+
+    def bind_marked_test(self, item: pytest.Item) -> None:
+        """A user test marked ``@pytest.mark.honesty(category=..., question=...)``."""
+        marker = item.get_closest_marker("honesty")
+        if marker is None or "question" not in marker.kwargs:
+            return
+        question = marker.kwargs["question"]
+        slug = marker.kwargs.get("category", "control")
+        try:
+            category = Category(slug)
+        except ValueError:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.honesty category {slug!r} is unknown; "
+                f"valid: {', '.join(Category.slugs())}"
+            ) from None
+        if not isinstance(question, str) or not question.strip():
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.honesty needs a question text")
+        case = Case(id=f"test-{item.name}", category=category, question=question,
+                    source="test", expected=marker.kwargs.get("expected"))
+        strategy = marker.kwargs.get("strategy", self.settings.strategies[0])
+        if strategy not in self.strategies:
+            self.strategies[strategy] = get_strategy(strategy)
+        item.stash[RUN_KEY] = CaseRun(case, self.settings.models[0], strategy)
+        item.add_marker(f"honesty_{category.value}")
+
+    # -- running ---------------------------------------------------------------
+
+    def result_for(self, run: CaseRun) -> CaseResult:
+        """The finished result of a run, computing it now if prefetch did not."""
+        result = self.runner.results.get(run.key)
+        if result is None:
+            result = self.loop.run(self.runner.run_one(run))
+        return result
+
+    async def _judge_answer(self, case: Case, answer: str) -> Verdict:
+        # identical (question, answer) pairs are judged once per run
+        key = (case.category.value, case.question, answer)
+        future = self._verdicts.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self.judge.judge(case, answer))
+            self._verdicts[key] = future
+        return await asyncio.shield(future)
+
+    def _runs_of(self, items: list[pytest.Item]) -> list[CaseRun]:
+        runs = []
+        for item in items:
+            if isinstance(item, HonestyItem):
+                runs.append(item.run)
+            elif RUN_KEY in item.stash:
+                runs.append(item.stash[RUN_KEY])
+        return runs
+
+    def prefetch(self, items: list[pytest.Item]) -> None:
+        runs = self._runs_of(items)
+        if runs:
+            self.loop.run(self.runner.run_all(runs))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        if not session.config.option.collectonly and not _is_xdist_controller(session.config):
+            self.prefetch(session.items)
+        return (yield)
+
+    # -- per-test records --------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        run = item.run if isinstance(item, HonestyItem) else item.stash.get(RUN_KEY, None)
+        last_phase = call.when == "call" or (call.when == "setup" and report.outcome != "passed")
+        if run is not None and last_phase:
+            result = self.runner.results.get(run.key)
+            if result is not None:
+                record = result.to_record()
+                record["nodeid"] = item.nodeid
+                report.user_properties.append((RECORD_KEY, json.dumps(record)))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == RECORD_KEY:
+                record = json.loads(value) if isinstance(value, str) else value
+                record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+                self.records.append(record)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if _is_xdist_worker(self.config):
+            return
+        from ._summary import summary_lines
+
+        for line in summary_lines(self.records, judge=",".join(self.settings.judges)):
+            terminalreporter.write_line(line)
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for backend in self.backends.values():
+                await backend.aclose()
+            await self.judge.aclose()
+
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        try:
+            self.loop.run(close_all())
+        finally:
+            self.loop.close()
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "dist", "no") != "no" and not _is_xdist_worker(config))
+
+
+_ACTIVE: list[HonestySession] = []
+
+
+def active_session() -> HonestySession:
+    """The session of the running pytest process, for the assertion helpers."""
+    if not _ACTIVE:
+        raise RuntimeError(
+            "pytest-honesty is not active in this process; run pytest with --honesty-model SPEC"
+        )
+    return _ACTIVE[-1]

@@ -1,0 +1,25 @@
+"""Model providers. See :mod:`pytest_honesty.backends._base` for the contract."""
+
+from ._base import (
+    Backend,
+    BackendError,
+    BackendOptions,
+    BackendUnavailable,
+    ModelSpec,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    import_optional,
+)
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendOptions",
+    "BackendUnavailable",
+    "ModelSpec",
+    "PermanentError",
+    "RateLimited",
+    "TransientError",
+    "import_optional",
+]

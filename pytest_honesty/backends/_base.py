@@ -1,0 +1,130 @@
+"""The contract between the engine and a model provider."""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from ..types import Completion, Message, SamplingParams
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "TransientError",
+    "RateLimited",
+    "PermanentError",
+    "ModelSpec",
+    "BackendOptions",
+    "import_optional",
+]
+
+
+class BackendError(Exception):
+    """Base class of every error a backend raises."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot run at all (missing SDK, key, model file or server).
+
+    Raised by :meth:`Backend.check` before any case runs, so that the user sees
+    one clear error instead of one failure per case.
+    """
+
+
+class TransientError(BackendError):
+    """A failure worth retrying (5xx, timeout, broken body)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(TransientError):
+    """HTTP 429: retry after ``retry_after`` seconds when the server says so."""
+
+
+class PermanentError(BackendError):
+    """A failure that a retry cannot fix (400, 401, content policy...)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """``provider/model[+adapter]``, e.g. ``openai/gpt-4o-mini`` or ``embedded+./adapter``."""
+
+    provider: str
+    model: str = ""
+    adapter: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        raw = text.strip()
+        if not raw:
+            raise ValueError("empty model spec; expected provider/model, e.g. openai/gpt-4o-mini")
+        adapter: str | None = None
+        if "+" in raw:
+            raw, adapter = raw.split("+", 1)
+            if not adapter:
+                raise ValueError(f"model spec {text!r} has '+' but no adapter path after it")
+        provider, _, model = raw.partition("/")
+        if not provider:
+            raise ValueError(f"model spec {text!r} has no provider before '/'")
+        return cls(provider=provider, model=model, adapter=adapter)
+
+    def __str__(self) -> str:
+        text = f"{self.provider}/{self.model}" if self.model else self.provider
+        return f"{text}+{self.adapter}" if self.adapter else text
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Settings that apply to every backend; providers read what they need."""
+
+    base_url: str | None = None
+    timeout_s: float = 60.0
+    concurrency: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Backend(abc.ABC):
+    """A model provider. ``complete`` may be awaited many times concurrently."""
+
+    #: concurrency used when the user sets none
+    default_concurrency: int = 8
+
+    def __init__(self, spec: ModelSpec, options: BackendOptions) -> None:
+        self.spec = spec
+        self.options = options
+
+    @property
+    def name(self) -> str:
+        return str(self.spec)
+
+    def check(self) -> None:  # noqa: B027 - optional hook, most backends need none
+        """Raise :class:`BackendUnavailable` if the backend cannot run."""
+
+    def fingerprint(self) -> str:
+        """What identifies this model's outputs in the cache beyond its spec
+        (e.g. a hash of adapter weights). Empty when the spec says it all."""
+        return ""
+
+    @abc.abstractmethod
+    async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        """Return the model's reply to a chat."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections, threads or models."""
+
+
+def import_optional(module: str, *, extra: str, purpose: str) -> ModuleType:
+    """Import an optional SDK, or explain which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"{purpose} needs the Python package {module!r}, which is not installed. "
+            f"Install it with: pip install 'pytest-honesty[{extra}]'"
+        ) from exc
