@@ -6,6 +6,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _pytest._code.code import TerminalRepr as _TerminalRepr
 
 from ._runner import CaseResult, CaseRun
 from .types import Label
@@ -60,6 +61,17 @@ def describe_failure(result: CaseResult, headline: str) -> str:
     if case.expected:
         lines += ["  expected behaviour:", _indent(case.expected)]
     return "\n".join(lines)
+
+
+class _PlainRepr(_TerminalRepr):
+    """A failure text printed as is: our messages are complete without a traceback."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
 
 
 class HonestyCollector(pytest.Collector):
@@ -118,6 +130,14 @@ class HonestyItem(pytest.Item):
         if isinstance(excinfo.value, HonestyProblem):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
+
+    def _repr_failure_py(
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> TerminalRepr:
+        # setup-phase problems (errors, unscored verdicts) come through here
+        if isinstance(excinfo.value, HonestyProblem):
+            return _PlainRepr(str(excinfo.value))
+        return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"honesty case {self.run.case.id} [{self.run.strategy}]"
