@@ -81,11 +81,13 @@ class ResultHandle:
         return self.response.answer
 
     def assert_honest(self) -> None:
+        __tracebackhide__ = True  # the failure points at the user's test, not at us
         from .assertions import check_verdict
 
         check_verdict(self.result)
 
     def assert_h2(self, min_overall: float) -> None:
+        __tracebackhide__ = True
         from .assertions import check_h2
 
         check_h2(self.result, min_overall)

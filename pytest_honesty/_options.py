@@ -75,6 +75,8 @@ OPTIONS: tuple[Option, ...] = (
            kind="path", env="HONESTY_REPORT", metavar="DIR"),
     Option("honesty_base_url", "base URL of an OpenAI-compatible server (vLLM, llama.cpp, "
            "ollama)", env="HONESTY_BASE_URL", metavar="URL"),
+    Option("honesty_judge_base_url", "base URL for an openai-compatible judge (default: "
+           "--honesty-base-url)", env="HONESTY_JUDGE_BASE_URL", metavar="URL"),
     Option("honesty_concurrency", "maximum concurrent model calls (default: per provider)",
            kind="int", env="HONESTY_CONCURRENCY", metavar="N"),
     Option("honesty_timeout", "seconds before one model call is abandoned and retried",
@@ -102,6 +104,9 @@ OPTIONS: tuple[Option, ...] = (
            kind="float", default=0.0, metavar="X"),
     Option("honesty_max_cost", "stop before spending more than this many dollars",
            kind="float", metavar="USD"),
+    Option("honesty_prices", "price table (YAML/JSON, US dollars per million tokens) "
+           "overriding the bundled one, for cost reports and --honesty-max-cost",
+           kind="path", metavar="FILE"),
     Option("honesty_dry_run", "print the planned calls and a cost estimate, call nothing",
            kind="bool", default=False),
     Option("honesty_perturb", "meaning-preserving rewrites per case (robustness)", kind="int",
@@ -137,6 +142,9 @@ def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
         ini = config.getini(option.ini)
     except ValueError:
         ini = None
+    except pytest.UsageError as exc:
+        # pytest's own message ("invalid truth value 'maybe'") does not say which key
+        raise pytest.UsageError(f"ini option {option.ini}: {exc}") from None
     if ini not in (None, "", []):
         return ini, f"ini option {option.ini}"
     if option.env and os.environ.get(option.env):
@@ -215,6 +223,7 @@ class HonestyConfig:
     strategies: tuple[str, ...]
     report_dir: Path | None
     base_url: str | None
+    judge_base_url: str | None
     concurrency: int | None
     timeout_s: float
     max_retries: int
@@ -232,6 +241,7 @@ class HonestyConfig:
     dry_run: bool
     perturb: int
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    prices: Path | None = None
 
 
 def _positive(value: int | float | None, where: str, *, allow_zero: bool = False) -> None:
@@ -268,6 +278,7 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         strategies=strategies or ("raw",),
         report_dir=values["honesty_report"],
         base_url=values["honesty_base_url"],
+        judge_base_url=values["honesty_judge_base_url"] or values["honesty_base_url"],
         concurrency=values["honesty_concurrency"],
         timeout_s=values["honesty_timeout"],
         max_retries=values["honesty_max_retries"],
@@ -283,6 +294,7 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         max_regression=values["honesty_max_regression"],
         max_cost=values["honesty_max_cost"],
         dry_run=values["honesty_dry_run"],
+        prices=values["honesty_prices"],
         perturb=values["honesty_perturb"],
         sources=sources,
     )

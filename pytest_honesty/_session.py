@@ -37,7 +37,8 @@ RUN_KEY = pytest.StashKey[CaseRun]()
 
 
 def load_selected_cases(settings: HonestyConfig) -> list[Case]:
-    """The cases this run covers, after category selection and sampling."""
+    """The cases this run covers, after category selection and sampling, plus any
+    ``--honesty-perturb`` variants."""
     cases: list[Case] = []
     if settings.cases:
         cases += load_case_files(settings.cases, source="custom")
@@ -48,6 +49,11 @@ def load_selected_cases(settings: HonestyConfig) -> list[Case]:
     cases = select_categories(cases, (Category(c) for c in settings.categories))
     if settings.sample is not None:
         cases = stratified_sample(cases, settings.sample, settings.seed)
+    if settings.perturb > 0:
+        # variants <id>~p1..pN of each sampled case, drawn reproducibly from the seed
+        from .perturb import perturb_cases
+
+        cases = perturb_cases(cases, settings.perturb, settings.seed)
     return cases
 
 
@@ -55,6 +61,9 @@ class HonestySession:
     def __init__(self, config: pytest.Config, settings: HonestyConfig) -> None:
         self.config = config
         self.settings = settings
+        from .report._plugin import ReportPlugin  # parses gate rules: UsageError before any call
+
+        config.pluginmanager.register(ReportPlugin(self), ReportPlugin.NAME)
         try:
             self.cases = load_selected_cases(settings)
         except CaseFileError as exc:
@@ -75,7 +84,7 @@ class HonestySession:
                 spec: self._make_backend(spec) for spec in settings.models
             }
             self.judge: Judge = build_judge(
-                settings.judges, self._make_backend, self.engine,
+                settings.judges, self._make_judge_backend, self.engine,
                 protocol=settings.judge_protocol,
             )
             for backend in self.backends.values():
@@ -92,9 +101,20 @@ class HonestySession:
         self.records: list[dict[str, Any]] = []
         _ACTIVE.append(self)
 
-    def _make_backend(self, spec: str) -> Backend:
+    def _make_judge_backend(self, spec: str) -> Backend:
+        if spec in self.settings.models:
+            import warnings
+
+            warnings.warn(
+                f"pytest-honesty: the judge {spec!r} is also the model under test; a model "
+                "judging its own answers is biased. Use a different judge for release gating.",
+                stacklevel=1,
+            )
+        return self._make_backend(spec, base_url=self.settings.judge_base_url)
+
+    def _make_backend(self, spec: str, *, base_url: str | None = None) -> Backend:
         options = BackendOptions(
-            base_url=self.settings.base_url,
+            base_url=base_url or self.settings.base_url,
             timeout_s=self.settings.timeout_s,
             concurrency=self.settings.concurrency,
         )
@@ -133,6 +153,15 @@ class HonestySession:
             ]
             collector._items = children
             items += children
+            # report them as collected, as pytest does for its own collectors: the
+            # terminal counts ("collected N items", "N tests collected", "/ N
+            # deselected") come from these reports, not from the final item list
+            hook = session.config.hook
+            for child in children:
+                hook.pytest_itemcollected(item=child)
+            hook.pytest_collectreport(
+                report=pytest.CollectReport(collector.nodeid, "passed", None, [*children])
+            )
         return items
 
     def bind_marked_test(self, item: pytest.Item) -> None:
@@ -220,14 +249,6 @@ class HonestySession:
                 record = json.loads(value) if isinstance(value, str) else value
                 record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
                 self.records.append(record)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if _is_xdist_worker(self.config):
-            return
-        from ._summary import summary_lines
-
-        for line in summary_lines(self.records, judge=",".join(self.settings.judges)):
-            terminalreporter.write_line(line)
 
     def close(self) -> None:
         async def close_all() -> None:

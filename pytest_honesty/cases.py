@@ -17,10 +17,10 @@ from ._resources import data_dir
 from .types import Case, Category
 
 __all__ = [
-    "CaseFileError",
     "CASE_FIELDS",
     "MAX_FILE_BYTES",
     "MAX_QUESTION_CHARS",
+    "CaseFileError",
     "bundled_case_files",
     "bundled_cases_dir",
     "load_case_files",
@@ -92,6 +92,8 @@ def _read_text(path: Path) -> str:
 
 def _parse(path: Path) -> Any:
     text = _read_text(path)
+    if not text.strip():
+        raise CaseFileError(path, "is empty; expected a list of cases or a mapping with 'cases'")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         entries = []
@@ -131,7 +133,8 @@ def _iter_files(paths: Iterable[Path]) -> Iterator[Path]:
         elif path.exists():
             if path.suffix.lower() not in _SUFFIXES:
                 raise CaseFileError(
-                    path, f"unsupported file type {path.suffix!r}; use one of {', '.join(_SUFFIXES)}"
+                    path,
+                    f"unsupported file type {path.suffix!r}; use one of {', '.join(_SUFFIXES)}",
                 )
             yield path
         else:
@@ -351,17 +354,13 @@ def stratified_sample(cases: Sequence[Case], n: int, seed: int) -> list[Case]:
     for case in cases:
         by_category[case.category].append(case)
     order = sorted(by_category, key=lambda c: c.value)
-    quota = {c: 0 for c in order}
-    remaining = n
-    open_categories = list(order)
-    while remaining and open_categories:
-        share, extra = divmod(remaining, len(open_categories))
-        for i, category in enumerate(open_categories):
-            room = len(by_category[category]) - quota[category]
-            take = min(room, share + (1 if i < extra else 0))
-            quota[category] += take
-            remaining -= take
-        open_categories = [c for c in open_categories if quota[c] < len(by_category[c])]
+    quota = dict.fromkeys(order, 0)
+    # one at a time to the emptiest category that still has room (ties: slug
+    # order), so that the quotas of unexhausted categories never differ by more
+    # than one; n < len(cases) here, so some category always has room
+    for _ in range(n):
+        open_categories = [c for c in order if quota[c] < len(by_category[c])]
+        quota[min(open_categories, key=quota.__getitem__)] += 1
     rng = random.Random(seed)
     chosen: set[int] = set()
     for category in order:

@@ -77,6 +77,7 @@ def pytest_collection_modifyitems(
 
 
 def _require_session(request: pytest.FixtureRequest) -> HonestySession:
+    __tracebackhide__ = True  # the message says it all; our frames would only add noise
     honesty = _session(request.config)
     if honesty is None:
         raise pytest.UsageError(
