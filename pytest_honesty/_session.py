@@ -10,25 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import os
+import shutil
+import tempfile
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ._cachekeys import verdict_key
 from ._items import HonestyCollector, HonestyItem
 from ._loop import LoopThread
 from ._options import HonestyConfig
 from ._runner import CaseResult, CaseRun, Runner
 from .backends import Backend, BackendOptions, BackendUnavailable
 from .backends._registry import BackendRegistry
-from .cases import CaseFileError, bundled_case_files, load_case_files, load_honeset
-from .cases import select_categories, stratified_sample
+from .cache import Cache, CacheError
+from .cases import (
+    CaseFileError,
+    bundled_case_files,
+    load_case_files,
+    load_honeset,
+    select_categories,
+    stratified_sample,
+)
 from .engine import Engine, RetryPolicy
 from .judge import Judge, build_judge
 from .strategies import Strategy, get_strategy
 from .types import Case, Category, SamplingParams, Verdict
 
-__all__ = ["HonestySession", "RECORD_KEY", "RUN_KEY"]
+__all__ = ["RECORD_KEY", "RUN_KEY", "HonestySession"]
 
 #: user_properties key under which each test's honesty record travels
 RECORD_KEY = "honesty_record"
@@ -74,10 +87,12 @@ class HonestySession:
         self.params = SamplingParams(
             temperature=settings.temperature, max_tokens=settings.max_tokens
         )
+        self.cache = self._open_cache()
         self.loop = LoopThread()
         self.engine = Engine(
-            concurrency=settings.concurrency or 8,
+            concurrency=_per_worker(settings.concurrency),
             retry=RetryPolicy(max_retries=settings.max_retries, timeout_s=settings.timeout_s),
+            cache=self.cache,
         )
         try:
             self.backends: dict[str, Backend] = {
@@ -99,6 +114,8 @@ class HonestySession:
         )
         self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
         self.records: list[dict[str, Any]] = []
+        if config.pluginmanager.hasplugin("xdist") and not _is_xdist_worker(config):
+            config.pluginmanager.register(XdistCoordination(settings), "honesty-xdist")
         _ACTIVE.append(self)
 
     def _make_judge_backend(self, spec: str) -> Backend:
@@ -197,14 +214,41 @@ class HonestySession:
             result = self.loop.run(self.runner.run_one(run))
         return result
 
+    def _open_cache(self) -> Cache | None:
+        settings = self.settings
+        if settings.no_cache:
+            # still a file under xdist: the workers coordinate through it
+            shared = getattr(self.config, "workerinput", {}).get(_NOCACHE_PATH)
+            return Cache(shared) if shared else None
+        try:
+            settings.cache_dir.mkdir(parents=True, exist_ok=True)
+            return Cache.open(settings.cache_dir)
+        except (OSError, CacheError) as exc:
+            raise pytest.UsageError(
+                f"pytest-honesty: cannot use the cache folder {settings.cache_dir} ({exc}); "
+                "pass --honesty-cache-dir DIR or --honesty-no-cache"
+            ) from None
+
     async def _judge_answer(self, case: Case, answer: str) -> Verdict:
-        # identical (question, answer) pairs are judged once per run
+        # identical (question, answer) pairs are judged once per run (and, through
+        # the verdict cache, once across runs unless --honesty-rejudge)
         key = (case.category.value, case.question, answer)
         future = self._verdicts.get(key)
         if future is None:
-            future = asyncio.ensure_future(self.judge.judge(case, answer))
+            future = asyncio.ensure_future(self._judge_cached(case, answer))
             self._verdicts[key] = future
         return await asyncio.shield(future)
+
+    async def _judge_cached(self, case: Case, answer: str) -> Verdict:
+        key = verdict_key(self.judge.name, case, answer, fingerprint=self.judge.fingerprint())
+        if not self.settings.rejudge:
+            cached = await self.engine.get_verdict(key)
+            if cached is not None:
+                return cached
+        verdict = await self.judge.judge(case, answer)
+        if verdict.scored:  # an unscored verdict is retried by the next run
+            await self.engine.put_verdict(key, verdict)
+        return verdict
 
     def _runs_of(self, items: list[pytest.Item]) -> list[CaseRun]:
         runs = []
@@ -260,8 +304,42 @@ class HonestySession:
             _ACTIVE.remove(self)
         try:
             self.loop.run(close_all())
+            self.loop.run(self.engine.aclose())
         finally:
             self.loop.close()
+            if self.cache is not None:
+                self.cache.close()
+
+
+_NOCACHE_PATH = "honesty_nocache_path"
+
+
+def _per_worker(concurrency: int | None) -> int | None:
+    """Each xdist worker takes its share, so the run as a whole stays near the limit."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if concurrency is None or workers <= 1:
+        return concurrency
+    return max(1, math.ceil(concurrency / workers))
+
+
+class XdistCoordination:
+    """Controller side under xdist: with --honesty-no-cache the workers still share
+    one throw-away cache file, so no call is made twice across them."""
+
+    def __init__(self, settings: HonestyConfig) -> None:
+        self.path: Path | None = None
+        if settings.no_cache:
+            folder = Path(tempfile.mkdtemp(prefix="honesty-run-"))
+            self.path = folder / "honesty-cache.sqlite3"
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.path is not None:
+            node.workerinput[_NOCACHE_PATH] = str(self.path)
+
+    def pytest_unconfigure(self) -> None:
+        if self.path is not None:
+            Cache.remove_files(self.path)
+            shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
