@@ -1,0 +1,227 @@
+"""The run manifest: what was run, with which models, judge, cases and software.
+
+It must never carry secrets: no environment values, no API keys, and base URLs are
+reduced to scheme, host, port and path (user info, query and fragment dropped, since
+those are where credentials hide). Heavy SDKs are reported only when the run already
+imported them; this module never imports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from ..types import Case, SamplingParams
+from ._model import DatasetInfo, JudgeInfo, Manifest, ModelInfo
+
+if TYPE_CHECKING:
+    from .._session import HonestySession
+    from ..backends import Backend
+    from ..judge import Judge
+
+__all__ = [
+    "OPTIONAL_PACKAGES",
+    "build_manifest",
+    "dataset_hash",
+    "dataset_info",
+    "git_sha",
+    "iso_time",
+    "manifest_from_session",
+    "package_versions",
+    "sanitize_url",
+    "template_hashes",
+]
+
+#: reported only when already imported by the run
+OPTIONAL_PACKAGES = ("torch", "transformers", "openai", "anthropic")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def dataset_hash(cases: Iterable[Case]) -> str:
+    """sha256 over the canonical JSON list of the cases, sorted by (source, id): the same
+    selection hashes the same whatever the file order or the process."""
+    ordered = sorted(cases, key=lambda c: (c.source, c.id))
+    return _sha256(canonical_json([c.to_dict() for c in ordered]))
+
+
+def dataset_info(cases: Sequence[Case]) -> DatasetInfo:
+    return DatasetInfo(
+        hash=dataset_hash(cases),
+        n_cases=len(cases),
+        categories=dict(sorted(Counter(c.category.value for c in cases).items())),
+        sources=dict(sorted(Counter(c.source for c in cases).items())),
+    )
+
+
+def sanitize_url(url: str) -> str:
+    """``https://user:key@host:8000/v1?api_key=x`` -> ``https://host:8000/v1``."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<unparseable URL removed>"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def hash_fingerprint(value: str) -> str:
+    """A fingerprint as a sha256: kept when it already is one, hashed otherwise (a raw
+    fingerprint may hold local paths, which do not belong in a shared report)."""
+    if not value:
+        return ""
+    return value if _HEX64.match(value) else _sha256(value)
+
+
+def package_versions() -> dict[str, str]:
+    import pytest
+
+    from .. import __version__
+
+    versions = {
+        "pytest-honesty": __version__,
+        "pytest": pytest.__version__,
+        "python": platform.python_version(),
+    }
+    for name in OPTIONAL_PACKAGES:
+        module = sys.modules.get(name)
+        if module is not None:
+            versions[name] = str(getattr(module, "__version__", "unknown"))
+    return versions
+
+
+def git_sha(cwd: Path | str | None = None, timeout_s: float = 2.0) -> str | None:
+    """The checked-out commit, or None (no git, not a repository, slow or odd output)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+            timeout=timeout_s, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and _SHA.match(sha) else None
+
+
+def template_hashes() -> dict[str, str]:
+    """sha256 of every prompt template shipped with the package, by relative path."""
+    from .._resources import data_dir
+
+    try:
+        root = data_dir("templates")
+    except FileNotFoundError:
+        return {}
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def iso_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def _safe_fingerprint(obj: Backend | Judge | None) -> str:
+    if obj is None:
+        return ""
+    try:
+        return hash_fingerprint(obj.fingerprint())
+    except Exception:  # a broken fingerprint must not lose the report
+        return "unavailable"
+
+
+def build_manifest(
+    *,
+    models: Mapping[str, Backend | None],
+    judges: Sequence[str],
+    judge: Judge | None,
+    judge_protocol: str,
+    cases: Sequence[Case],
+    sampling: SamplingParams,
+    strategies: Sequence[str],
+    categories: Sequence[str] = (),
+    seed: int = 0,
+    sample: int | None = None,
+    base_urls: Mapping[str, str | None] | None = None,
+    started_at: float | None = None,
+    finished_at: float | None = None,
+    workers: int = 0,
+    cwd: Path | str | None = None,
+) -> Manifest:
+    started = time.time() if started_at is None else started_at
+    finished = time.time() if finished_at is None else finished_at
+    judge_fp = _safe_fingerprint(judge)
+    return Manifest(
+        tool_version=package_versions()["pytest-honesty"],
+        models=tuple(
+            ModelInfo(spec=spec, provider=spec.partition("/")[0].split("+")[0],
+                      fingerprint=_safe_fingerprint(backend))
+            for spec, backend in models.items()
+        ),
+        judges=tuple(JudgeInfo(spec=spec, name=judge.name if judge and len(judges) == 1
+                               else spec, fingerprint=judge_fp if len(judges) == 1 else "")
+                     for spec in judges),
+        judge_protocol=judge_protocol,
+        judge_fingerprint=_sha256(canonical_json([list(judges), judge_protocol, judge_fp])),
+        templates=template_hashes(),
+        dataset=dataset_info(cases),
+        sampling=sampling.to_dict(),
+        strategies=tuple(strategies),
+        categories=tuple(categories),
+        seed=seed,
+        sample=sample,
+        base_urls={k: sanitize_url(v) for k, v in (base_urls or {}).items() if v},
+        versions=package_versions(),
+        git_sha=git_sha(cwd),
+        started_at=iso_time(started),
+        finished_at=iso_time(finished),
+        duration_s=round(max(0.0, finished - started), 3),
+        workers=workers,
+    )
+
+
+def manifest_from_session(
+    honesty: HonestySession, *, started_at: float, finished_at: float | None = None,
+    workers: int = 0,
+) -> Manifest:
+    settings = honesty.settings
+    return build_manifest(
+        models={spec: honesty.backends.get(spec) for spec in settings.models},
+        judges=settings.judges,
+        judge=honesty.judge,
+        judge_protocol=settings.judge_protocol,
+        cases=honesty.cases,
+        sampling=honesty.params,
+        strategies=settings.strategies,
+        categories=settings.categories,
+        seed=settings.seed,
+        sample=settings.sample,
+        base_urls={"models": settings.base_url, "judge": settings.judge_base_url},
+        started_at=started_at,
+        finished_at=finished_at,
+        workers=workers,
+        cwd=honesty.config.rootpath,
+    )

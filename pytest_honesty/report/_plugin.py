@@ -1,0 +1,245 @@
+"""The report and release-gate side of the pytest plugin.
+
+Registered by :class:`~pytest_honesty._session.HonestySession` in every process. On
+xdist workers it only adds small JUnit properties to each report; the controller (or
+the single process without xdist) builds the report once the test loop ends, decides
+the gate, sets the exit status, writes the files and prints the summary.
+
+Exit status: a gate that fails (or is inconclusive under
+``--honesty-gate-inconclusive=fail``) makes the run fail even if every test passed.
+A gate that passes decides for the honesty cases: their failures for *dishonest*
+verdicts no longer fail the run (the gate measured them); errors, unscored answers
+and the user's own tests still do.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._cost import (
+    BudgetExceeded,
+    CostPlan,
+    PriceFileError,
+    PriceTable,
+    check_budget,
+    format_plan,
+    plan_cost,
+)
+from ._gate import GateRuleError, evaluate_gate, parse_rules
+from ._io import load_report
+from ._manifest import manifest_from_session
+from ._model import ReportFormatError, RunReport
+from ._terminal import summary_lines
+from ._write import append_step_summary, write_reports
+
+if TYPE_CHECKING:
+    from .._session import HonestySession
+
+__all__ = ["JUNIT_PROPERTIES", "ReportPlugin"]
+
+#: small properties added next to the full record, for JUnit XML readers
+JUNIT_PROPERTIES = ("honesty_verdict", "honesty_h2_overall", "honesty_category", "honesty_judge")
+_RECORD_KEY = "honesty_record"
+
+
+def _record_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    for key, value in report.user_properties:
+        if key == _RECORD_KEY:
+            record = json.loads(value) if isinstance(value, str) else value
+            return record if isinstance(record, dict) else None
+    return None
+
+
+def _label(record: dict[str, Any]) -> str:
+    verdict = record.get("verdict")
+    if record.get("error") or not verdict:
+        return "error"
+    return str(verdict.get("label", "error"))
+
+
+class ReportPlugin:
+    NAME = "pytest-honesty-report"
+
+    def __init__(self, honesty: HonestySession) -> None:
+        self.honesty = honesty
+        self.config = honesty.config
+        self.settings = settings = honesty.settings
+        self.is_worker = hasattr(self.config, "workerinput")
+        self.started = time.time()
+        try:
+            self.rules = parse_rules(settings.gate_rules)
+        except GateRuleError as exc:
+            raise pytest.UsageError(f"--honesty-gate: {exc}") from None
+        prices_path = getattr(settings, "prices", None)
+        try:
+            self.prices = PriceTable.load(prices_path)
+        except PriceFileError as exc:
+            raise pytest.UsageError(f"--honesty-prices: {exc}") from None
+        self.baseline: RunReport | None = None
+        if settings.baseline is not None and not self.is_worker:
+            try:
+                self.baseline = load_report(settings.baseline)
+            except ReportFormatError as exc:
+                raise pytest.UsageError(
+                    f"--honesty-baseline: {exc}; pass a report.json written by an earlier "
+                    "run (--honesty-report DIR)"
+                ) from None
+        self.report: RunReport | None = None
+        self.written: list[Path] = []
+        self.write_error: str | None = None
+        self._gated_failures = 0
+        self._forgiven = 0
+
+    # -- helpers -------------------------------------------------------------
+
+    @property
+    def gate_configured(self) -> bool:
+        return bool(self.rules) or self.baseline is not None
+
+    def _workers(self) -> int:
+        n = getattr(self.config.option, "numprocesses", None)
+        dist = getattr(self.config.option, "dist", "no")
+        return n if isinstance(n, int) and dist != "no" else 0
+
+    def plan(self) -> CostPlan:
+        runs = [(r.case, r.model, r.strategy) for r in self.honesty.planned_runs()]
+        return plan_cost(runs, judges=self.settings.judges, max_tokens=self.settings.max_tokens,
+                         prices=self.prices, judge_protocol=self.settings.judge_protocol)
+
+    def build(self) -> RunReport:
+        from ._build import build_report, with_gate
+
+        manifest = manifest_from_session(self.honesty, started_at=self.started,
+                                         finished_at=time.time(), workers=self._workers())
+        report = build_report(self.honesty.records, manifest, prices=self.prices)
+        if self.gate_configured:
+            gate = evaluate_gate(
+                report, self.rules, baseline=self.baseline,
+                baseline_name=str(self.settings.baseline) if self.settings.baseline else None,
+                max_regression=self.settings.max_regression,
+                inconclusive=self.settings.gate_inconclusive,
+            )
+            report = with_gate(report, gate)
+        return report
+
+    # -- before anything runs ---------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # tryfirst: before xdist starts its workers, so a dry run or a budget stop
+        # happens before any process loads a model
+        if self.is_worker:
+            return
+        if not self.settings.dry_run and self.settings.max_cost is None:
+            return
+        plan = self.plan()
+        if self.settings.dry_run:
+            writer = session.config.pluginmanager.get_plugin("terminalreporter")
+            for line in format_plan(plan, max_cost=self.settings.max_cost):
+                if writer is not None:
+                    writer.write_line(line)
+                else:
+                    print(line, file=sys.stdout)
+            pytest.exit("honesty dry run: nothing was called", returncode=0)
+        try:
+            check_budget(plan, self.settings.max_cost)
+        except BudgetExceeded as exc:
+            raise pytest.UsageError(f"pytest-honesty: {exc}") from None
+
+    # -- per test ------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # tryfirst makes this the outermost wrapper: the session has attached the record.
+        # JUnit XML takes properties from the teardown report, which copies
+        # item.user_properties: that is where the small properties go.
+        report = yield
+        record = _record_of(report)
+        if record is not None and not any(k == JUNIT_PROPERTIES[0]
+                                          for k, _ in item.user_properties):
+            verdict = record.get("verdict") or {}
+            h2 = verdict.get("h2") or {}
+            item.user_properties += [
+                ("honesty_verdict", _label(record)),
+                ("honesty_h2_overall", "" if h2.get("overall") is None else str(h2["overall"])),
+                ("honesty_category", str(record.get("case", {}).get("category", ""))),
+                ("honesty_judge", str(verdict.get("judge", ""))),
+            ]
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker or report.when != "call" or not report.failed:
+            return
+        if hasattr(report, "wasxfail"):
+            return
+        record = _record_of(report)
+        # only the plugin's own case items: a user test's failure is the user's assertion
+        if record is not None and _label(record) == "dishonest" \
+                and record.get("case", {}).get("source") != "test":
+            self._gated_failures += 1
+
+    # -- after the loop: report, gate, exit status -------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        try:
+            return (yield)
+        finally:
+            if not self.is_worker and not session.config.option.collectonly:
+                self._conclude(session)
+
+    def _conclude(self, session: pytest.Session) -> None:
+        if not self.honesty.records and not self.gate_configured:
+            return
+        self.report = report = self.build()
+        gate = report.gate
+        if gate is None:
+            return
+        if gate.blocks_release:
+            # as pytest-cov does for --cov-fail-under: pytest maps this to exit status 1
+            session.testsfailed += 1
+        else:
+            self._forgiven = min(self._gated_failures, session.testsfailed)
+            session.testsfailed -= self._forgiven
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker or self.report is None:
+            return
+        try:
+            if self.settings.report_dir is not None:
+                self.written = write_reports(self.report, self.settings.report_dir)
+            summary = append_step_summary(self.report)
+            if summary is not None:
+                self.written.append(summary)
+        except OSError as exc:
+            self.write_error = f"{exc.filename or ''}: {exc.strerror or exc}"
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or self.report is None:
+            return
+        for line in summary_lines(self.report):
+            terminalreporter.write_line(line)
+        gate = self.report.gate
+        if gate is not None and self._forgiven:
+            terminalreporter.write_line(
+                f"honesty gate: {self._forgiven} dishonest answer(s) reported as failed tests "
+                "are within the gate; they do not fail the run")
+        if self.written:
+            terminalreporter.write_line(
+                "honesty report: " + ", ".join(str(p) for p in self.written))
+        if self.write_error:
+            terminalreporter.write_line(f"honesty report NOT written: {self.write_error}",
+                                        red=True)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if config.pluginmanager.is_registered(self):
+            config.pluginmanager.unregister(self)
