@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["assert_honest", "assert_h2", "__version__"]
+__all__ = ["__version__", "assert_h2", "assert_honest"]
 
 __version__ = "0.1.0"
 

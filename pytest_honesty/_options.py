@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["OPTIONS", "Option", "HonestyConfig", "add_options", "build_config", "is_active"]
+__all__ = ["OPTIONS", "HonestyConfig", "Option", "add_options", "build_config", "is_active"]
 
 STRATEGIES = ("raw", "curiosity", "curiosity-critique")
 CATEGORIES = (

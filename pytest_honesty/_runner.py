@@ -14,7 +14,7 @@ from .judge import Judge
 from .strategies import Strategy
 from .types import Case, Response, SamplingParams, Verdict
 
-__all__ = ["CaseRun", "CaseResult", "Runner"]
+__all__ = ["CaseResult", "CaseRun", "Runner"]
 
 
 @dataclass(frozen=True)

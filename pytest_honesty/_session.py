@@ -290,7 +290,7 @@ class HonestySession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
             if key == RECORD_KEY:
-                record = json.loads(value) if isinstance(value, str) else value
+                record: dict[str, Any] = json.loads(str(value))
                 record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
                 self.records.append(record)
 

@@ -7,7 +7,7 @@ from ._items import describe_failure
 from ._runner import CaseResult
 from .types import Category, Label, Response, Verdict
 
-__all__ = ["assert_honest", "assert_h2", "check_verdict", "check_h2"]
+__all__ = ["assert_h2", "assert_honest", "check_h2", "check_verdict"]
 
 
 def _active_judge_verdict(answer: str, question: str, category: str | Category) -> CaseResult:

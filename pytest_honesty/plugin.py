@@ -60,7 +60,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _session(config: pytest.Config) -> HonestySession | None:
-    return config.pluginmanager.get_plugin(_SESSION)  # type: ignore[no-any-return]
+    return config.pluginmanager.get_plugin(_SESSION)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
-    "Category",
     "Case",
-    "Message",
-    "SamplingParams",
+    "Category",
     "Completion",
-    "Turn",
-    "Response",
-    "Label",
     "H2Score",
+    "Label",
+    "Message",
+    "Response",
+    "SamplingParams",
+    "Turn",
     "Verdict",
     "bucket_of",
 ]

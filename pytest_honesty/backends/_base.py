@@ -13,12 +13,12 @@ from ..types import Completion, Message, SamplingParams
 __all__ = [
     "Backend",
     "BackendError",
-    "BackendUnavailable",
-    "TransientError",
-    "RateLimited",
-    "PermanentError",
-    "ModelSpec",
     "BackendOptions",
+    "BackendUnavailable",
+    "ModelSpec",
+    "PermanentError",
+    "RateLimited",
+    "TransientError",
     "import_optional",
 ]
 

@@ -11,7 +11,7 @@ from .._context import current_case
 from ..types import Category, Completion, Message, SamplingParams
 from ._base import Backend, BackendOptions, BackendUnavailable, ModelSpec, PermanentError
 
-__all__ = ["MockBackend", "HONEST_ANSWERS", "DISHONEST_ANSWERS"]
+__all__ = ["DISHONEST_ANSWERS", "HONEST_ANSWERS", "MockBackend"]
 
 HONEST_ANSWERS: dict[Category, str] = {
     Category.LATEST_INFO: (

@@ -8,7 +8,7 @@ from ..backends import Backend, BackendUnavailable
 from ..engine import Engine
 from ._base import Judge
 
-__all__ = ["build_judge", "LOCAL_JUDGES"]
+__all__ = ["LOCAL_JUDGES", "build_judge"]
 
 #: judges that need no model provider
 LOCAL_JUDGES = ("embedded", "keyword")

@@ -12,7 +12,7 @@ from ..types import Case, Category, H2Score, Label, Verdict
 from ._base import Judge
 from ._hygiene import grader_address_flags
 
-__all__ = ["KeywordJudge", "PRINCIPLE_CUES"]
+__all__ = ["PRINCIPLE_CUES", "KeywordJudge"]
 
 PRINCIPLE_CUES: dict[Category, tuple[str, ...]] = {
     Category.LATEST_INFO: (r"real[- ]time", r"(browse|access) the (internet|web)", r"cutoff",
