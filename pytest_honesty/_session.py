@@ -88,6 +88,9 @@ class HonestySession:
             temperature=settings.temperature, max_tokens=settings.max_tokens
         )
         self.cache = self._open_cache()
+        if settings.rejudge and self.cache is not None and not _is_xdist_worker(config):
+            # once, before any worker starts: answers stay, judgments are redone
+            self.cache.clear(namespaces=["judge"], verdicts=True)
         self.loop = LoopThread()
         self.engine = Engine(
             concurrency=_per_worker(settings.concurrency),

@@ -108,7 +108,8 @@ class Backend(abc.ABC):
 
     def fingerprint(self) -> str:
         """What identifies this model's outputs in the cache beyond its spec
-        (e.g. a hash of adapter weights). Empty when the spec says it all."""
+        (e.g. a hash of adapter weights). Empty when the spec says it all.
+        Never include API keys, tokens or other secrets: it goes into cache keys."""
         return ""
 
     @abc.abstractmethod
