@@ -540,11 +540,12 @@ class Engine:
     async def _call_backend(
         self, backend: Backend, messages: tuple[Message, ...], params: SamplingParams
     ) -> Completion:
+        timeout = max(self.retry.timeout_s, backend.min_timeout_s)
         if sys.version_info >= (3, 11):
             # Cheaper than wait_for on 3.11, which wraps the call in another task.
-            async with asyncio.timeout(self.retry.timeout_s):
+            async with asyncio.timeout(timeout):
                 return await backend.complete(messages, params)
-        return await asyncio.wait_for(backend.complete(messages, params), self.retry.timeout_s)
+        return await asyncio.wait_for(backend.complete(messages, params), timeout)
 
     def _retry_after(self, exc: BaseException) -> float | None:
         value = getattr(exc, "retry_after", None)

@@ -94,6 +94,9 @@ class Backend(abc.ABC):
 
     #: concurrency used when the user sets none
     default_concurrency: int = 8
+    #: the engine never gives a call less time than this (local models queue
+    #: calls behind a running batch, which a network timeout would cut short)
+    min_timeout_s: float = 0.0
 
     def __init__(self, spec: ModelSpec, options: BackendOptions) -> None:
         self.spec = spec

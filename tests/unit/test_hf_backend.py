@@ -1,0 +1,347 @@
+"""HFBackend on a tiny random Llama (fast), adapters, and the embedded runtime choice.
+
+The tiny model uses the SmolLM2 tokenizer (exported once per machine into the
+model cache: ~40 s the first time, then under a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.machinery
+import sys
+import threading
+import time
+import types
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from pytest_honesty.backends import BackendOptions, BackendUnavailable, ModelSpec, PermanentError
+from pytest_honesty.backends._hf import EmbeddedBackend, HFBackend, select_embedded_runtime
+from pytest_honesty.backends._local_model import embedded_model_dir
+from pytest_honesty.types import Completion, Message, SamplingParams
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+PROMPTS = [
+    "Hi.",
+    "Tell me something about the moon and the tides, please.",
+    "Why is the sky blue during the day but red at sunset, in two sentences?",
+    "Count to three.",
+]
+GREEDY = SamplingParams(max_tokens=12)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer and chat template."""
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(embedded_model_dir())
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+        # Untied, with a wide init: a tied random model only repeats its last prompt token.
+        tie_word_embeddings=False,
+        initializer_range=0.2,
+    )
+    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LoRA adapter with random (non-zero) weights, so that it changes the outputs."""
+    peft = pytest.importorskip("peft")
+    folder = tmp_path_factory.mktemp("tiny-adapter")
+    torch.manual_seed(1)
+    base = transformers.LlamaForCausalLM.from_pretrained(tiny_model_dir)
+    config = peft.LoraConfig(
+        r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
+    with warnings.catch_warnings():  # peft uses a property transformers 5 deprecates
+        warnings.simplefilter("ignore", FutureWarning)
+        peft.get_peft_model(base, config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_backend(tiny_model_dir: Path) -> Iterator[HFBackend]:
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"), BackendOptions())
+    yield backend
+    asyncio.run(backend.aclose())
+
+
+def _ask(backend: Any, prompt: str, params: SamplingParams = GREEDY) -> Completion:
+    result: Completion = asyncio.run(backend.complete([Message("user", prompt)], params))
+    return result
+
+
+def test_check_accepts_a_real_model_folder(tiny_model_dir: Path) -> None:
+    HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"), BackendOptions()).check()
+
+
+def test_hf_spec_without_a_folder_is_refused() -> None:
+    with pytest.raises(BackendUnavailable, match="names no folder"):
+        HFBackend(ModelSpec.parse("hf"), BackendOptions())
+
+
+def test_a_reply_counts_its_tokens(tiny_backend: HFBackend, tiny_model_dir: Path) -> None:
+    reply = _ask(tiny_backend, PROMPTS[1])
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompt_ids = tokenizer.apply_chat_template(
+        [{"role": "user", "content": PROMPTS[1]}], add_generation_prompt=True, tokenize=True
+    )["input_ids"]
+    assert reply.input_tokens == len(prompt_ids)
+    assert reply.finish_reason in ("stop", "length")
+    assert reply.output_tokens is not None and 0 < reply.output_tokens <= GREEDY.max_tokens
+    if reply.finish_reason == "length":
+        assert reply.output_tokens == GREEDY.max_tokens
+    assert reply.latency_s > 0
+    assert "<|im_end|>" not in reply.text and "<|im_start|>" not in reply.text
+
+
+def test_batched_greedy_output_equals_one_by_one(tiny_backend: HFBackend) -> None:
+    one_by_one = [_ask(tiny_backend, p) for p in PROMPTS]
+
+    async def together() -> list[Completion]:
+        return await asyncio.gather(
+            *(tiny_backend.complete([Message("user", p)], GREEDY) for p in PROMPTS)
+        )
+
+    batches_before = len(tiny_backend._get_batcher().stats.sizes)
+    batched = asyncio.run(together())
+    assert tiny_backend._get_batcher().stats.sizes[batches_before:] == [len(PROMPTS)]
+    assert [c.text for c in batched] == [c.text for c in one_by_one]
+    assert [c.output_tokens for c in batched] == [c.output_tokens for c in one_by_one]
+    assert len({c.text for c in one_by_one}) > 1  # the prompts really differ
+
+
+def test_a_shorter_max_tokens_in_a_shared_batch_is_honoured(tiny_backend: HFBackend) -> None:
+    long_params = SamplingParams(max_tokens=12)
+    short_params = SamplingParams(max_tokens=3)
+
+    async def together() -> tuple[Completion, Completion]:
+        return await asyncio.gather(
+            tiny_backend.complete([Message("user", PROMPTS[0])], long_params),
+            tiny_backend.complete([Message("user", PROMPTS[3])], short_params),
+        )
+
+    _, short = asyncio.run(together())
+    alone = _ask(tiny_backend, PROMPTS[3], short_params)
+    assert short.output_tokens is not None and short.output_tokens <= 3
+    assert (short.text, short.output_tokens) == (alone.text, alone.output_tokens)
+
+
+def test_sampling_is_reproducible_with_a_seed(tiny_backend: HFBackend) -> None:
+    params = SamplingParams(temperature=1.0, max_tokens=10, seed=7)
+    first = _ask(tiny_backend, PROMPTS[0], params)
+    assert _ask(tiny_backend, PROMPTS[0], params).text == first.text
+    others = {_ask(tiny_backend, PROMPTS[0], SamplingParams(1.0, 10, 1.0, s)).text for s in (1, 2)}
+    assert others != {first.text}
+
+
+def test_a_prompt_beyond_the_context_fails_alone(tiny_backend: HFBackend) -> None:
+    async def together() -> tuple[object, object]:
+        return await asyncio.gather(
+            tiny_backend.complete([Message("user", PROMPTS[0])], SamplingParams(max_tokens=2000)),
+            tiny_backend.complete([Message("user", PROMPTS[0])], SamplingParams(max_tokens=4)),
+            return_exceptions=True,
+        )
+
+    too_long, fine = asyncio.run(together())
+    assert isinstance(too_long, PermanentError)
+    assert "exceeds the model's context of 1024 tokens" in str(too_long)
+    assert isinstance(fine, Completion) and fine.output_tokens
+
+
+def test_end_tokens_are_cut_and_not_counted(tiny_backend: HFBackend) -> None:
+    model = tiny_backend._transformers_runner().load()
+    hello = model.tokenizer.encode("Hello there", add_special_tokens=False)
+    end = model.eos_ids[0]
+    result = model.finish([*hello, end, end, end], input_tokens=5, max_tokens=50)
+    assert (result.text, result.output_tokens, result.finish_reason) == (
+        "Hello there",
+        len(hello),
+        "stop",
+    )
+    cut = model.finish([*hello, end], input_tokens=5, max_tokens=1)
+    assert (cut.output_tokens, cut.finish_reason) == (1, "length")
+
+
+def test_a_closed_backend_refuses_work_and_lets_a_running_batch_finish(
+    tiny_model_dir: Path,
+) -> None:
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"), BackendOptions())
+
+    async def close_while_running() -> Completion:
+        running = asyncio.ensure_future(
+            backend.complete([Message("user", PROMPTS[0])], SamplingParams(max_tokens=30))
+        )
+        while not backend.loaded:  # wait until the worker holds the model
+            await asyncio.sleep(0.01)
+        backend.close()
+        return await running
+
+    finished = asyncio.run(close_while_running())
+    assert finished.output_tokens
+    with pytest.raises(BackendUnavailable, match="closed"):
+        _ask(backend, "hello")
+
+
+def test_batch_size_option_sets_the_default_concurrency(tiny_model_dir: Path) -> None:
+    options = BackendOptions(extra={"batch_size": "4"})
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"), options)
+    assert backend.default_concurrency == backend.batch_size == 4
+    backend.close()
+    with pytest.raises(BackendUnavailable, match="batch_size"):
+        HFBackend(ModelSpec.parse("hf/x"), BackendOptions(extra={"batch_size": "many"}))
+
+
+def test_an_adapter_is_applied_and_fingerprinted(
+    tiny_backend: HFBackend, tiny_model_dir: Path, tiny_adapter_dir: Path
+) -> None:
+    adapted = HFBackend(
+        ModelSpec.parse(f"hf/{tiny_model_dir}+{tiny_adapter_dir}"), BackendOptions()
+    )
+    try:
+        adapted.check()
+        assert adapted.fingerprint() != tiny_backend.fingerprint()
+        assert "adapter=" in adapted.fingerprint()
+        base_answers = [_ask(tiny_backend, p).text for p in PROMPTS]
+        adapted_answers = [_ask(adapted, p).text for p in PROMPTS]
+        assert adapted_answers != base_answers
+    finally:
+        adapted.close()
+
+
+def test_an_adapter_with_pickle_weights_is_refused_before_loading(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    (adapter / "adapter_model.bin").write_bytes(b"not loaded")
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}+{adapter}"), BackendOptions())
+    with pytest.raises(BackendUnavailable, match="Only safetensors weights are accepted"):
+        backend.check()
+    with pytest.raises(BackendUnavailable, match=r"adapter_model\.bin"):
+        _ask(backend, "hello")
+    backend.close()
+
+
+# -- the embedded backend's runtime: llama.cpp when installed, with a fake module ------------
+
+
+class FakeLlama:
+    """Stands in for llama_cpp.Llama: records calls and checks they never overlap."""
+
+    instances: ClassVar[list[FakeLlama]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.calls: list[dict[str, Any]] = []
+        self.threads: set[int] = set()
+        self.active = 0
+        self.overlapped = False
+        FakeLlama.instances.append(self)
+
+    def create_chat_completion(self, **kwargs: Any) -> dict[str, Any]:
+        self.active += 1
+        self.overlapped |= self.active > 1
+        time.sleep(0.01)
+        self.active -= 1
+        self.calls.append(kwargs)
+        self.threads.add(threading.get_ident())
+        return {
+            "choices": [
+                {
+                    "message": {"role": "assistant", "content": "  a fake answer \n"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 4},
+        }
+
+
+@pytest.fixture
+def fake_llama_cpp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> type[FakeLlama]:
+    module = types.ModuleType("llama_cpp")
+    module.__spec__ = importlib.machinery.ModuleSpec("llama_cpp", None)
+    module.Llama = FakeLlama  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", module)
+    monkeypatch.setattr(FakeLlama, "instances", [])
+    monkeypatch.delenv("PYTEST_HONESTY_EMBEDDED_RUNTIME", raising=False)
+    monkeypatch.setenv("PYTEST_HONESTY_MODEL_CACHE", str(tmp_path / "cache"))
+    return FakeLlama
+
+
+def test_embedded_uses_llama_cpp_when_installed(fake_llama_cpp: type[FakeLlama]) -> None:
+    backend = EmbeddedBackend(ModelSpec.parse("embedded"), BackendOptions())
+    assert backend.runtime == "llama_cpp"
+    backend.check()
+
+    async def many() -> list[Completion]:
+        return await asyncio.gather(
+            *(backend.complete([Message("user", f"q{i}")], GREEDY) for i in range(5))
+        )
+
+    replies = asyncio.run(many())
+    assert [r.text for r in replies] == ["a fake answer"] * 5
+    assert (replies[0].input_tokens, replies[0].output_tokens) == (11, 4)
+    [llama] = fake_llama_cpp.instances  # one model for all calls
+    assert llama.kwargs["model_path"].endswith(".gguf")
+    assert len(llama.calls) == 5 and not llama.overlapped and len(llama.threads) == 1
+    assert threading.get_ident() not in llama.threads
+    call = llama.calls[0]
+    assert (call["temperature"], call["max_tokens"]) == (0.0, GREEDY.max_tokens)
+    assert call["messages"] == [{"role": "user", "content": "q0"}]
+    assert backend.fingerprint().startswith("runtime=llama_cpp;")
+    asyncio.run(backend.aclose())
+
+
+def test_embedded_with_an_adapter_falls_back_to_transformers(
+    fake_llama_cpp: type[FakeLlama], tiny_adapter_dir: Path
+) -> None:
+    backend = EmbeddedBackend(ModelSpec.parse(f"embedded+{tiny_adapter_dir}"), BackendOptions())
+    assert backend.runtime == "transformers"
+    forced = EmbeddedBackend(
+        ModelSpec.parse("embedded"), BackendOptions(extra={"runtime": "transformers"})
+    )
+    assert forced.runtime == "transformers"
+    auto = EmbeddedBackend(ModelSpec.parse("embedded"), BackendOptions())
+    assert forced.fingerprint() != auto.fingerprint()  # different runtimes, different answers
+    for backend_ in (backend, forced, auto):
+        backend_.close()
+    assert fake_llama_cpp.instances == []  # nothing was loaded
+
+
+def test_runtime_selection_rules() -> None:
+    assert select_embedded_runtime("", has_adapter=False, llama_cpp=False) == "transformers"
+    assert select_embedded_runtime("auto", has_adapter=False, llama_cpp=True) == "llama_cpp"
+    assert select_embedded_runtime("auto", has_adapter=True, llama_cpp=True) == "transformers"
+    assert select_embedded_runtime("llama-cpp", has_adapter=False, llama_cpp=True) == "llama_cpp"
+    with pytest.raises(BackendUnavailable, match="cannot apply a PEFT adapter"):
+        select_embedded_runtime("llama_cpp", has_adapter=True, llama_cpp=True)
+    with pytest.raises(BackendUnavailable, match="pip install llama-cpp-python"):
+        select_embedded_runtime("llama_cpp", has_adapter=False, llama_cpp=False)
+    with pytest.raises(BackendUnavailable, match="unknown embedded runtime 'fast'"):
+        select_embedded_runtime("fast", has_adapter=False, llama_cpp=True)
+
+
+def test_embedded_refuses_other_model_names() -> None:
+    with pytest.raises(BackendUnavailable, match="unknown embedded model 'gpt-5'"):
+        EmbeddedBackend(ModelSpec.parse("embedded/gpt-5"), BackendOptions())
