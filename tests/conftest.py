@@ -54,3 +54,21 @@ UNUSED_PLUGINS = ("-p", "no:anyio", "-p", "no:hypothesispytest")
 def xdist_args(request: pytest.FixtureRequest) -> list[str]:
     """Extra pytester arguments: each plugin behaviour runs plain and with two workers."""
     return list(request.param)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run tests marked slow (benchmark-sized checks kept out of CI)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip_slow)
