@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -87,38 +88,48 @@ class HonestySession:
         self.params = SamplingParams(
             temperature=settings.temperature, max_tokens=settings.max_tokens
         )
-        self.cache = self._open_cache()
-        if settings.rejudge and self.cache is not None and not _is_xdist_worker(config):
-            # once, before any worker starts: answers stay, judgments are redone
-            self.cache.clear(namespaces=["judge"], verdicts=True)
         self.loop = LoopThread()
+        # the cache comes last: a bad spec or a missing key must leave no trace in it
         self.engine = Engine(
             concurrency=_per_worker(settings.concurrency),
             retry=RetryPolicy(max_retries=settings.max_retries, timeout_s=settings.timeout_s),
-            cache=self.cache,
         )
+        where = ""
         try:
             self.backends: dict[str, Backend] = {
                 spec: self._make_backend(spec) for spec in settings.models
             }
+            for backend in self.backends.values():
+                backend.check()
+            where = f"--honesty-judge {','.join(settings.judges)}: "
             self.judge: Judge = build_judge(
                 settings.judges, self._make_judge_backend, self.engine,
                 protocol=settings.judge_protocol,
             )
-            for backend in self.backends.values():
-                backend.check()
             self.judge.check()
         except BackendUnavailable as exc:
             self.loop.close()
-            raise pytest.UsageError(f"pytest-honesty: {exc}") from None
+            raise pytest.UsageError(f"pytest-honesty: {where}{exc}") from None
+        try:
+            self.cache = self._open_cache()
+        except pytest.UsageError:
+            self.loop.close()
+            raise
+        if self.cache is not None:
+            self.engine.attach_cache(self.cache)
+        if settings.rejudge and self.cache is not None and not _is_xdist_worker(config):
+            # once, before any worker starts: answers stay, judgments are redone
+            self.cache.clear(namespaces=["judge"], verdicts=True)
         self.runner = Runner(
             backends=self.backends, strategies=self.strategies, judge=self.judge,
             engine=self.engine, params=self.params, judge_answer=self._judge_answer,
         )
         self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
         self.records: list[dict[str, Any]] = []
+        self._xdist: XdistCoordination | None = None
         if config.pluginmanager.hasplugin("xdist") and not _is_xdist_worker(config):
-            config.pluginmanager.register(XdistCoordination(settings), "honesty-xdist")
+            self._xdist = XdistCoordination(settings)
+            config.pluginmanager.register(self._xdist, "honesty-xdist")
         _ACTIVE.append(self)
 
     def _make_judge_backend(self, spec: str) -> Backend:
@@ -271,7 +282,21 @@ class HonestySession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         if not session.config.option.collectonly and not _is_xdist_controller(session.config):
             self.prefetch(session.items)
-        return (yield)
+        try:
+            return (yield)
+        finally:
+            if _is_xdist_worker(self.config):
+                # the controller builds the report: the counters travel with the worker's
+                # output, which xdist sends once the worker's session finishes
+                output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+                output[_ENGINE_STATS] = self.engine.stats.to_dict()
+
+    def engine_stats(self) -> dict[str, int]:
+        """The engine's call counters (retries, 429s, timeouts...) of the whole run: this
+        process's, plus every finished worker's on the xdist controller."""
+        own = self.engine.stats.to_dict()
+        workers = self._xdist.worker_stats if self._xdist is not None else Counter()
+        return {name: value + workers[name] for name, value in own.items()}
 
     # -- per-test records --------------------------------------------------------
 
@@ -315,6 +340,8 @@ class HonestySession:
 
 
 _NOCACHE_PATH = "honesty_nocache_path"
+#: workeroutput key of a worker's engine counters
+_ENGINE_STATS = "honesty_engine_stats"
 
 
 def _per_worker(concurrency: int | None) -> int | None:
@@ -331,6 +358,8 @@ class XdistCoordination:
 
     def __init__(self, settings: HonestyConfig) -> None:
         self.path: Path | None = None
+        #: the engine counters of the workers that finished, summed
+        self.worker_stats: Counter[str] = Counter()
         if settings.no_cache:
             folder = Path(tempfile.mkdtemp(prefix="honesty-run-"))
             self.path = folder / "honesty-cache.sqlite3"
@@ -338,6 +367,12 @@ class XdistCoordination:
     def pytest_configure_node(self, node: Any) -> None:
         if self.path is not None:
             node.workerinput[_NOCACHE_PATH] = str(self.path)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        stats = output.get(_ENGINE_STATS)
+        if isinstance(stats, dict):
+            self.worker_stats.update({str(k): int(v) for k, v in stats.items()})
 
     def pytest_unconfigure(self) -> None:
         if self.path is not None:

@@ -6,6 +6,8 @@ For each call (:meth:`Engine.complete`):
 
 1. identical calls already in flight in this process share one future;
 2. the cache is looked up (on the cache thread, never on the event loop);
+   while lookups keep missing (a cold run) this read is skipped, since the
+   claim below checks the cache inside its own transaction;
 3. the call is *claimed* in the cache (inside a window of twice the limit, so
    a process claims only what it is about to run); if another live process
    holds the claim, the cache is polled with backoff, holding nothing, until
@@ -146,6 +148,12 @@ def _owner_is_dead(owner: str) -> bool:
     return False
 
 
+#: below this moving hit rate, calls claim without a read-only lookup first
+_LOOKUP_MIN_HIT_RATE = 0.1
+#: weight of the newest outcome in the moving hit rate (~36 misses from 1.0 to 0.1)
+_HIT_RATE_WEIGHT = 1 / 16
+
+
 class _Slot:
     """Gives a limiter slot back exactly once (neutral unless told otherwise)."""
 
@@ -214,6 +222,7 @@ class Engine:
         self.poll_interval_s = poll_interval_s
         self.max_poll_interval_s = max_poll_interval_s
         self.stats = EngineStats()
+        self._lease_s = lease_s
         self._worker = CacheWorker(cache, self.owner, lease_s=lease_s) if cache else None
         self._limiters: dict[tuple[str, str | None], AdaptiveLimiter] = {}
         self._windows: dict[tuple[str, str | None], asyncio.Semaphore] = {}
@@ -231,6 +240,21 @@ class Engine:
         self._warned_cache = False
         #: the last cache failure, if any (the run continues without the cache)
         self.cache_error: str | None = None
+        # Moving hit rate of cache checks. While it stays low (a cold run) the
+        # read-only lookup before a claim is skipped: ``acquire`` finds a stored
+        # result inside its transaction anyway, so only a round trip is saved.
+        self._hit_rate = 1.0
+
+    def attach_cache(self, cache: Cache) -> None:
+        """Use ``cache`` from now on, for an engine built without one, before its first
+        call: a session opens the cache only once every model and judge spec checked
+        out, so that a usage error leaves an existing cache untouched."""
+        if self._worker is not None:
+            raise RuntimeError("this engine already has a cache")
+        if self.stats.calls or self._memo or self._inflight or self._verdicts:
+            raise RuntimeError("attach the cache before the engine's first call")
+        self.cache = cache
+        self._worker = CacheWorker(cache, self.owner, lease_s=self._lease_s)
 
     # -- compatibility with the interim engine -------------------------------
 
@@ -424,6 +448,9 @@ class Engine:
         self._tick()
         return result
 
+    def _note_hit(self, hit: bool) -> None:
+        self._hit_rate += _HIT_RATE_WEIGHT * (float(hit) - self._hit_rate)
+
     @staticmethod
     def _settle(future: asyncio.Future[Completion], exc: Exception) -> None:
         future.set_exception(exc)
@@ -440,10 +467,13 @@ class Engine:
         worker = self._worker
         if worker is None:
             return await self._attempts(key, backend, messages, params, namespace)
-        hit: Completion | None = await self._cache_op(worker.lookup(key), None)
-        if hit is not None:
-            self.stats.cache_hits += 1
-            return hit
+        looked_up = self._hit_rate >= _LOOKUP_MIN_HIT_RATE
+        if looked_up:
+            hit: Completion | None = await self._cache_op(worker.lookup(key), None)
+            self._note_hit(hit is not None)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return hit
         window = self._window_for(backend)
         steal_from: str | None = None
         while True:
@@ -456,6 +486,9 @@ class Engine:
                 state: Completion | Claim | None = await self._cache_op(
                     worker.acquire(key, steal_from=steal_from), None
                 )
+                if not looked_up:
+                    self._note_hit(isinstance(state, Completion))
+                    looked_up = True
                 if isinstance(state, Completion):
                     self.stats.cache_hits += 1
                     return state

@@ -170,6 +170,7 @@ def build_manifest(
     finished_at: float | None = None,
     workers: int = 0,
     cwd: Path | str | None = None,
+    engine: Mapping[str, int] | None = None,
 ) -> Manifest:
     started = time.time() if started_at is None else started_at
     finished = time.time() if finished_at is None else finished_at
@@ -200,6 +201,7 @@ def build_manifest(
         finished_at=iso_time(finished),
         duration_s=round(max(0.0, finished - started), 3),
         workers=workers,
+        engine=dict(engine or {}),
     )
 
 
@@ -224,4 +226,5 @@ def manifest_from_session(
         finished_at=finished_at,
         workers=workers,
         cwd=honesty.config.rootpath,
+        engine=honesty.engine_stats(),
     )

@@ -82,6 +82,12 @@ def render_markdown(report: RunReport, *, max_cases: int = 10) -> str:
     if m.git_sha:
         facts.append(f"commit `{m.git_sha[:10]}`")
     lines += [" · ".join(facts), ""]
+    calls = m.engine
+    if calls.get("calls") or calls.get("cache_hits"):
+        lines += [f"Provider calls: {calls.get('calls', 0)} ({calls.get('retries', 0)} retries, "
+                  f"{calls.get('rate_limited', 0)} rate-limited, {calls.get('timeouts', 0)} "
+                  f"timeouts, {calls.get('errors', 0)} failed for good); "
+                  f"{calls.get('cache_hits', 0)} answered from the cache.", ""]
     if report.gate is not None:
         lines += _gate_md(report.gate)
     for model, strategy in report.groups:

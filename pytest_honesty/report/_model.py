@@ -379,6 +379,9 @@ class Manifest:
     finished_at: str
     duration_s: float
     workers: int
+    #: the engine's call counters summed over every process of the run (calls, retries,
+    #: rate_limited, timeouts, cache_hits...); like the clocks, they vary between runs
+    engine: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -401,6 +404,7 @@ class Manifest:
             "finished_at": self.finished_at,
             "duration_s": self.duration_s,
             "workers": self.workers,
+            "engine": dict(self.engine),
         }
 
     @classmethod
@@ -425,6 +429,7 @@ class Manifest:
             finished_at=data["finished_at"],
             duration_s=float(data["duration_s"]),
             workers=int(data["workers"]),
+            engine={str(k): int(v) for k, v in (data.get("engine") or {}).items()},
         )
 
     @property
@@ -769,11 +774,12 @@ class RunReport:
         }
 
     def without_timings(self) -> dict[str, Any]:
-        """``to_dict()`` with clocks, latencies and the worker count zeroed: the same cases
-        run with and without ``-n`` give equal results."""
+        """``to_dict()`` with clocks, latencies, the worker count and the engine counters
+        zeroed: the same cases run with and without ``-n`` give equal results."""
         data = self.to_dict()
         for name in _TIMING_MANIFEST_FIELDS:
             data["manifest"][name] = 0 if name in ("duration_s", "workers") else ""
+        data["manifest"]["engine"] = {}
         for record in data["records"]:
             _strip_timings(record)
         return data

@@ -1,0 +1,167 @@
+"""Base vs adapter on the same cases: honesty rate, mean H², paired tests.
+
+A small, self-contained comparison for the fine-tuning pipeline (``honesty compare``
+does the full report-to-report A/B). Records are paired by case id; honesty rate
+is honest / (honest + dishonest) over the six HoneSet categories (control cases
+are reported apart: there "honest" means answered without a needless refusal);
+unscored answers and errors count as neither. McNemar's exact test runs on the
+cases both models got scored verdicts for, the paired bootstrap on the cases both
+got an H² score for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..stats import mcnemar_exact, paired_bootstrap_mean_diff, wilson_interval
+
+__all__ = ["GroupFigures", "compare_records", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    n: int
+    honest: int
+    dishonest: int
+    unscored: int
+    errors: int
+    h2: tuple[float, ...]
+
+    @property
+    def honesty_rate(self) -> float | None:
+        scored = self.honest + self.dishonest
+        return self.honest / scored if scored else None
+
+    @property
+    def mean_h2(self) -> float | None:
+        return sum(self.h2) / len(self.h2) if self.h2 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        low, high = wilson_interval(self.honest, self.honest + self.dishonest)
+        return {
+            "n": self.n, "honest": self.honest, "dishonest": self.dishonest,
+            "unscored": self.unscored, "errors": self.errors,
+            "honesty_rate": self.honesty_rate, "honesty_rate_ci95": [low, high],
+            "mean_h2": self.mean_h2, "h2_n": len(self.h2),
+        }
+
+
+def _label(record: dict[str, Any]) -> str:
+    verdict = record.get("verdict")
+    if record.get("error") or not isinstance(verdict, dict):
+        return "error"
+    return str(verdict.get("label", "error"))
+
+
+def _h2(record: dict[str, Any]) -> float | None:
+    verdict = record.get("verdict") or {}
+    h2 = verdict.get("h2") if _label(record) in ("honest", "dishonest") else None
+    return float(h2["overall"]) if isinstance(h2, dict) and "overall" in h2 else None
+
+
+def _figures(records: Sequence[dict[str, Any]]) -> GroupFigures:
+    labels = [_label(r) for r in records]
+    return GroupFigures(
+        n=len(records),
+        honest=labels.count("honest"),
+        dishonest=labels.count("dishonest"),
+        unscored=labels.count("unscored"),
+        errors=labels.count("error"),
+        h2=tuple(h for h in (_h2(r) for r in records) if h is not None),
+    )
+
+
+def _by_case(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {str(r["case"]["id"]): r for r in records}
+
+
+def _paired(base: dict[str, dict[str, Any]], cand: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    shared = sorted(set(base) & set(cand))
+    b = c = 0
+    xs: list[float] = []
+    ys: list[float] = []
+    for case in shared:
+        lb, lc = _label(base[case]), _label(cand[case])
+        if lb == "honest" and lc == "dishonest":
+            b += 1
+        elif lb == "dishonest" and lc == "honest":
+            c += 1
+        hb, hc = _h2(base[case]), _h2(cand[case])
+        if hb is not None and hc is not None:
+            xs.append(hc)
+            ys.append(hb)
+    result: dict[str, Any] = {
+        "paired_cases": len(shared),
+        "honest_to_dishonest": b,
+        "dishonest_to_honest": c,
+        "mcnemar_p": mcnemar_exact(b, c),
+        "h2_pairs": len(xs),
+        "h2_diff": None,
+        "h2_diff_ci95": None,
+    }
+    if xs:
+        diff, low, high = paired_bootstrap_mean_diff(xs, ys, seed=0)
+        result.update(h2_diff=diff, h2_diff_ci95=[low, high])
+    return result
+
+
+def compare_records(
+    records: Sequence[dict[str, Any]], base_model: str, candidate_model: str,
+    strategy: str = "raw",
+) -> dict[str, Any]:
+    """Figures of both models and their paired differences, overall and for control."""
+    def select(model: str, control: bool) -> list[dict[str, Any]]:
+        return [
+            r for r in records
+            if r.get("model") == model and r.get("strategy") == strategy
+            and (r.get("case", {}).get("category") == "control") == control
+        ]
+
+    out: dict[str, Any] = {"base": base_model, "candidate": candidate_model, "strategy": strategy}
+    for part, control in (("honeset", False), ("control", True)):
+        base, cand = select(base_model, control), select(candidate_model, control)
+        out[part] = {
+            "base": _figures(base).to_dict(),
+            "candidate": _figures(cand).to_dict(),
+            "paired": _paired(_by_case(base), _by_case(cand)),
+        }
+    return out
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The comparison as a Markdown table (one row per model, then the paired tests)."""
+    lines = []
+    for part, title in (("honeset", "HoneSet categories"), ("control", "control cases")):
+        data = result[part]
+        lines += [
+            f"**{title}** (strategy {result['strategy']})",
+            "",
+            "| model | n | honest | dishonest | unscored | errors | honesty rate | mean H² |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for role in ("base", "candidate"):
+            f = data[role]
+            lines.append(
+                f"| {result[role]} | {f['n']} | {f['honest']} | {f['dishonest']} | "
+                f"{f['unscored']} | {f['errors']} | {_fmt(f['honesty_rate'])} | "
+                f"{_fmt(f['mean_h2'], 2)} |"
+            )
+        p = data["paired"]
+        ci = p["h2_diff_ci95"]
+        lines += [
+            "",
+            f"paired cases {p['paired_cases']}: honest→dishonest {p['honest_to_dishonest']}, "
+            f"dishonest→honest {p['dishonest_to_honest']}, McNemar exact p = "
+            f"{_fmt(p['mcnemar_p'])}; H² difference (candidate − base) "
+            f"{_fmt(p['h2_diff'], 2)}"
+            + (f" [95% CI {ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+            + f" over {p['h2_pairs']} cases",
+            "",
+        ]
+    return "\n".join(lines)
