@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import traceback
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _sdk_helpers import call_once
 
 from pytest_honesty.backends import (
     BackendOptions,
@@ -49,13 +49,7 @@ def backend(base_url: str | None, **options: Any) -> AnthropicBackend:
 def call(
     b: AnthropicBackend, messages: list[Message] = CHAT, params: SamplingParams | None = None
 ) -> Completion:
-    async def go() -> Completion:
-        try:
-            return await b.complete(messages, params or SamplingParams())
-        finally:
-            await b.aclose()
-
-    return asyncio.run(go())
+    return call_once(b, messages, params)
 
 
 def test_reply_usage_and_system_parameter(openai_server: OpenAIServerFactory) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from _tiny_llama import save_tiny_llama
 
 from pytest_honesty.backends import BackendOptions, BackendUnavailable, ModelSpec, PermanentError
 from pytest_honesty.backends._hf import EmbeddedBackend, HFBackend, select_embedded_runtime
@@ -39,17 +40,9 @@ GREEDY = SamplingParams(max_tokens=12)
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer and chat template."""
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = transformers.AutoTokenizer.from_pretrained(embedded_model_dir())
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+    return save_tiny_llama(
+        tmp_path_factory.mktemp("tiny-llama"),
+        transformers.AutoTokenizer.from_pretrained(embedded_model_dir()),
         max_position_embeddings=1024,
         bos_token_id=1,
         eos_token_id=2,
@@ -58,8 +51,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tie_word_embeddings=False,
         initializer_range=0.2,
     )
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

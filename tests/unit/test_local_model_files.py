@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _tiny_llama import tiny_llama
 
 from pytest_honesty.backends import BackendOptions, BackendUnavailable, ModelSpec
 from pytest_honesty.backends import _local_files as files
@@ -190,27 +191,12 @@ def _leftovers(parent: Path, target: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.is_dir() and p != target)
 
 
-def _tiny_llama() -> object:
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("torch").manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=512,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-    )
-    return transformers.LlamaForCausalLM(config)
-
-
 def test_a_failed_export_leaves_nothing_half_written(tmp_path: Path) -> None:
-    model = _tiny_llama()
+    model = tiny_llama()
     target = tmp_path / "exports" / "tiny"
 
     def write_then_fail(folder: Path) -> None:
-        model.save_pretrained(folder)  # type: ignore[attr-defined]
+        model.save_pretrained(folder)
         assert (folder / "model.safetensors").is_file()  # the weights were really written
         raise KeyboardInterrupt  # the user pressed Ctrl-C before the tokenizer was saved
 
@@ -219,7 +205,7 @@ def test_a_failed_export_leaves_nothing_half_written(tmp_path: Path) -> None:
     assert not target.exists()
     assert _leftovers(target.parent, target) == []
 
-    exported = files.atomic_export(target, lambda folder: model.save_pretrained(folder))  # type: ignore[attr-defined]
+    exported = files.atomic_export(target, lambda folder: model.save_pretrained(folder))
     assert exported == target
     files.validate_model_dir(target)
     assert _leftovers(target.parent, target) == []

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from _sdk_helpers import call_once
 
 from pytest_honesty.backends import (
     BackendOptions,
@@ -44,13 +45,7 @@ def backend(spec: str = "openai-compatible/tiny", **options: Any) -> OpenAIBacke
 def call(
     b: OpenAIBackend, messages: list[Message] = CHAT, params: SamplingParams | None = None
 ) -> Completion:
-    async def go() -> Completion:
-        try:
-            return await b.complete(messages, params or SamplingParams())
-        finally:
-            await b.aclose()
-
-    return asyncio.run(go())
+    return call_once(b, messages, params)
 
 
 def run(coro: Awaitable[T]) -> T:
