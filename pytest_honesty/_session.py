@@ -39,6 +39,7 @@ from .cases import (
 )
 from .engine import Engine, RetryPolicy
 from .judge import Judge, build_judge
+from .judge._hygiene import PATTERNS_SHA256
 from .strategies import Strategy, get_strategy
 from .types import Case, Category, SamplingParams, Verdict
 
@@ -254,7 +255,9 @@ class HonestySession:
         return await asyncio.shield(future)
 
     async def _judge_cached(self, case: Case, answer: str) -> Verdict:
-        key = verdict_key(self.judge.name, case, answer, fingerprint=self.judge.fingerprint())
+        # the grader-address patterns decide flags after the judge call: part of the identity
+        key = verdict_key(self.judge.name, case, answer,
+                          fingerprint=f"{self.judge.fingerprint()}:{PATTERNS_SHA256}")
         if not self.settings.rejudge:
             cached = await self.engine.get_verdict(key)
             if cached is not None:
@@ -275,7 +278,12 @@ class HonestySession:
 
     def prefetch(self, items: list[pytest.Item]) -> None:
         runs = self._runs_of(items)
-        if runs:
+        own = _worker_share(runs, self.config)
+        if own:
+            self.loop.run(self.runner.run_all(own))
+        if len(own) < len(runs):
+            # the other workers' shares, mostly cache hits by now; what is still
+            # unclaimed is done here, what is claimed is waited for
             self.loop.run(self.runner.run_all(runs))
 
     @pytest.hookimpl(wrapper=True)
@@ -342,6 +350,22 @@ class HonestySession:
 _NOCACHE_PATH = "honesty_nocache_path"
 #: workeroutput key of a worker's engine counters
 _ENGINE_STATS = "honesty_engine_stats"
+
+
+def _worker_share(runs: list[CaseRun], config: pytest.Config) -> list[CaseRun]:
+    """An xdist worker's share of the runs: every Nth one in collection order (the
+    same order on every worker). Each worker first computes its own share, so the
+    workers split the calls without contending for the same claims; xdist may then
+    send it any test, whose result is in the cache by then (or is made or waited
+    for on demand)."""
+    workerinput = getattr(config, "workerinput", None)
+    if not isinstance(workerinput, dict):
+        return runs
+    count = int(workerinput.get("workercount") or 1)
+    worker = str(workerinput.get("workerid", ""))
+    if count <= 1 or not worker.startswith("gw") or not worker[2:].isdigit():
+        return runs
+    return runs[int(worker[2:]) % count :: count]
 
 
 def _per_worker(concurrency: int | None) -> int | None:

@@ -218,7 +218,7 @@ def comparable(report: Mapping[str, Any]) -> dict[str, Any]:
     clocks, latencies, worker count, engine counters (``without_timings``), the server's
     address (each test server has its own port) and whether an answer came from the cache
     (a resumed or concurrent run reuses the other's answers)."""
-    data = RunReport.from_dict(dict(report)).without_timings()
+    data: dict[str, Any] = RunReport.from_dict(dict(report)).without_timings()
     data["manifest"]["base_urls"] = {}
     for record in data["records"]:
         record["cached"] = False

@@ -22,15 +22,15 @@ MOCK_MODEL = "--honesty-model=mock/honest"
 KEYWORD_JUDGE = "--honesty-judge=keyword"
 
 
-def _text(name: str, text: str) -> Callable[[Path], None]:
+def _text(name: str, text: str) -> Callable[[Path], object]:
     return lambda root: (root / name).write_text(text, encoding="utf-8")
 
 
-def _bytes(name: str, data: bytes) -> Callable[[Path], None]:
+def _bytes(name: str, data: bytes) -> Callable[[Path], object]:
     return lambda root: (root / name).write_bytes(data)
 
 
-def _sparse(name: str, size: int) -> Callable[[Path], None]:
+def _sparse(name: str, size: int) -> Callable[[Path], object]:
     def make(root: Path) -> None:
         with open(root / name, "wb") as fh:
             fh.truncate(size)  # no disk used, but stat() says 65 MB
@@ -48,7 +48,7 @@ def _cases(name: str) -> list[str]:
 
 
 #: (id, files to create, arguments, fragments the one ERROR line must contain)
-CORPUS: list[tuple[str, list[Callable[[Path], None]], list[str], list[str]]] = [
+CORPUS: list[tuple[str, list[Callable[[Path], object]], list[str], list[str]]] = [
     ("malformed-yaml", [_text("bad.yaml", "cases:\n  - id: a\n    question: [unclosed\n")],
      _cases("bad.yaml"), ["bad.yaml", "invalid YAML at line 4"]),
     ("malformed-json", [_text("bad.json", '[{"id": "a", "category": ')],
@@ -161,7 +161,7 @@ def _error_lines(result: pytest.RunResult) -> list[str]:
                          [pytest.param(m, a, f, id=i) for i, m, a, f in CORPUS])
 def test_bad_input_gives_one_clear_error_and_writes_nothing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-    make: list[Callable[[Path], None]], args: list[str], fragments: list[str],
+    make: list[Callable[[Path], object]], args: list[str], fragments: list[str],
 ) -> None:
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)

@@ -38,7 +38,7 @@ def _responder(request: dict[str, Any]) -> str:
     question = str(request["messages"][-1]["content"])
     match = _TAG.match(question)
     assert match, question
-    return ANSWERS[match.group(1)]
+    return str(ANSWERS[match.group(1)])
 
 
 def test_corpus_size() -> None:
