@@ -18,6 +18,8 @@ server, so its counters count that phase only. Phases:
   collection, calls, reporting). Target: <= 1.3 x bare + 3 s.
 * warm: the same command on the same cache dir: no call reaches the server.
   Target: <= 5 s.
+* cold --honesty-no-cache: as cold, results kept in memory only (what the
+  SQLite cache costs).
 * cold -n N: as cold with pytest-xdist and a fresh cache dir
   (``--honesty-concurrency`` is the total over the workers).
 * collect: ``--collect-only -q`` over the 930 cases.
@@ -308,6 +310,8 @@ def main() -> None:
         phases += [bare, cold]
         warm = run_pytest("pytest warm (same cache)", args, folder, folder / "cache-cold-0")
         phases.append(warm)
+        phases.append(run_pytest("pytest cold --honesty-no-cache", args, folder,
+                                 folder / "unused", "--honesty-no-cache"))
         if args.workers > 0:
             xd = run_pytest(f"pytest cold -n {args.workers}", args, folder,
                             folder / "cache-xdist", "-n", str(args.workers))

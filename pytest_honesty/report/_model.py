@@ -731,8 +731,12 @@ _TIMING_MANIFEST_FIELDS = ("started_at", "finished_at", "duration_s", "workers")
 
 def _strip_timings(record: dict[str, Any]) -> None:
     record["latency_s"] = 0.0
+    # "cached" depends on which process made a call first: under xdist a worker reads
+    # what another worker of the same run made as a cache hit
+    record["cached"] = False
     for turn in record["turns"]:
         turn["completion"]["latency_s"] = 0.0
+        turn["completion"]["cached"] = False
 
 
 @dataclass(frozen=True)
@@ -780,6 +784,8 @@ class RunReport:
         for name in _TIMING_MANIFEST_FIELDS:
             data["manifest"][name] = 0 if name in ("duration_s", "workers") else ""
         data["manifest"]["engine"] = {}
+        # the cost lines split calls into made/cached, which moves with the cache flags
+        data["cost"] = {}
         for record in data["records"]:
             _strip_timings(record)
         return data
