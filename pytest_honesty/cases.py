@@ -114,10 +114,8 @@ def _parse(path: Path) -> Any:
             ) from None
     import yaml  # only paid for when YAML is actually read
 
-    # the C loader, where PyYAML has it, parses the bundled set several times faster
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
