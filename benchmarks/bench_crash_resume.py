@@ -12,8 +12,8 @@
 3. resume: the same command on the same cache and the same server, to the end.
 
 The server counts every call it completed (``repeated completed calls`` = calls
-completed more than once). Calls that were in flight at the kill are completed
-by the server but never reach the killed client, so the resumed run must make
+completed more than once). Calls in flight at the kill, or answered but not yet
+stored by the killed client, are lost with it, so the resumed run must make
 them again; every other repeat would be a finished call made twice. To tell the
 two apart, the server's responder logs each request it answers
 (``logged_model_and_judge``); the benchmark recomputes each request's cache key
@@ -234,13 +234,13 @@ def main() -> None:
     show("cache after the kill: completions stored / claims left",
          f"{len(crash['keys'])} / {crash['claims']}")
     show("  first-run calls stored in the cache", len(stored_at_kill))
-    show("  first-run calls lost (in flight at the kill)", len(lost_at_kill))
+    show("  first-run calls answered but not stored (lost in the kill)", len(lost_at_kill))
     show("resumed run: wall s", f"{resume_wall:.2f}  ({resume_summary})")
     show("resumed run: calls completed", sum(all_calls.values()) - sum(first_calls.values()))
     show(f"total: unique calls completed (reference: {expected})", len(all_calls))
     show("total: repeated completed calls (server count)", sum(n - 1 for n in repeated.values()))
     show("  repeats of calls stored before the kill (must be 0)", repeats_of_stored)
-    show("  repeats of calls lost in flight at the kill", repeats_of_lost)
+    show("  repeats of calls lost in the kill", repeats_of_lost)
     show("request log: calls mapped to a stored cache key", f"{mapped_stored}/{len(all_calls)}"
          + (f" ({len(unmapped)} not in the log)" if unmapped else ""))
     show("cache at the end: integrity / claims left", f"{after['integrity']} / {after['claims']}")
