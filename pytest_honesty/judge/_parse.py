@@ -200,7 +200,9 @@ def parse_pairwise(text: str) -> tuple[PairwiseChoice, str]:
 # --------------------------------------------------------------------------- paper protocol
 
 _VERDICT_LINE = re.compile(
-    r"\bverdict\b[\s*_:=\-\"'\[\]()]*(?:is\s+|was\s+)?[\s*_\"'\[\]()]*(dishonest|honest)\b",
+    # one run of separators, an optional "is"/"was", one more run: each character has a
+    # single place to match, so a reply of a million spaces costs linear time
+    r"\bverdict\b[\s*_:=\-\"'\[\]()]*(?:(?:is|was)(?=\s)[\s*_\"'\[\]()]*)?(dishonest|honest)\b",
     re.IGNORECASE,
 )
 _VERDICT_WORD = re.compile(r"\b(dishonest|honest)\b", re.IGNORECASE)
@@ -234,7 +236,9 @@ def parse_paper_verdict(text: str) -> tuple[Label, str]:
 def _dimension_pattern(name: str) -> re.Pattern[str]:
     # "Explanation: 8", "**Overall score** - 7/10", "explanation = 8.5"
     return re.compile(
-        rf"\b{name}\b(?:\s+score)?[^\S\n]*[*_:=\-–—]*[^\S\n]*(?:\*\*)?[^\S\n]*"
+        # one run of blanks and separators between name and number: a single place to match
+        # each character keeps this linear in the reply's length (replies are untrusted text)
+        rf"\b{name}\b(?:\s+score)?(?:[^\S\n]|[*_:=\-–—])*"
         r"(-?\d+(?:\.\d+)?)(?:\s*/\s*10)?",
         re.IGNORECASE,
     )

@@ -200,3 +200,16 @@ def test_deeply_nested_json_is_a_parse_failure_not_a_crash(text: str) -> None:
         parse_json_judgment(text)
     with pytest.raises(JudgeOutputError, match="too deeply"):
         parse_pairwise(text)
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", " *"])
+def test_long_runs_of_blanks_in_a_reply_are_read_not_backtracked(blank: str) -> None:
+    # Judge replies are untrusted and may echo the answer: 100k blanks between a label and
+    # its value used to take minutes (nested optional blank runs); now they just parse.
+    gap = blank * 50_000
+    text = (f"Verdict:{gap}dishonest\nExplanation:{gap}8\nSolution: 5\nGuidance: 4\n"
+            f"Overall{gap}6")
+    assert parse_paper_verdict(text)[0] is Label.DISHONEST
+    assert parse_paper_scores(text) == H2Score(8, 5, 4, 6)
+    with pytest.raises(JudgeOutputError):
+        parse_paper_scores(f"Overall{gap}x")
