@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import importlib
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -20,6 +21,7 @@ __all__ = [
     "RateLimited",
     "TransientError",
     "import_optional",
+    "require_installed",
 ]
 
 
@@ -123,12 +125,27 @@ class Backend(abc.ABC):
         """Release connections, threads or models."""
 
 
+def _not_installed(module: str, extra: str, purpose: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        f"{purpose} needs the Python package {module!r}, which is not installed. "
+        f"Install it with: pip install 'pytest-honesty[{extra}]'"
+    )
+
+
 def import_optional(module: str, *, extra: str, purpose: str) -> ModuleType:
     """Import an optional SDK, or explain which extra installs it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise BackendUnavailable(
-            f"{purpose} needs the Python package {module!r}, which is not installed. "
-            f"Install it with: pip install 'pytest-honesty[{extra}]'"
-        ) from exc
+        raise _not_installed(module, extra, purpose) from exc
+
+
+def require_installed(module: str, *, extra: str, purpose: str) -> None:
+    """Fail like :func:`import_optional` when ``module`` is missing, without importing
+    it: a run answered from the cache never pays for an SDK it does not call."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise _not_installed(module, extra, purpose)

@@ -23,6 +23,7 @@ from ._base import (
     ModelSpec,
     TransientError,
     import_optional,
+    require_installed,
 )
 from ._sdk_errors import map_sdk_error, safe_url
 
@@ -78,7 +79,9 @@ class SDKBackend(Backend):
         """Resolve key and base URL, or explain what to set."""
 
     def check(self) -> None:
-        self._import_sdk()
+        require_installed(
+            self.sdk_module, extra=self.sdk_module, purpose=f"the {self.spec.provider} backend"
+        )
         self._settings()
 
     @abc.abstractmethod
