@@ -88,7 +88,19 @@ class Runner:
         self.results[run.key] = result
         return result
 
-    async def run_all(self, runs: Iterable[CaseRun]) -> dict[str, CaseResult]:
+    async def run_all(
+        self, runs: Iterable[CaseRun], on_done: Callable[[int, int], None] | None = None
+    ) -> dict[str, CaseResult]:
+        """Answer and judge every run not done yet; ``on_done(done, total)`` after each."""
         pending = [r for r in dict.fromkeys(runs) if r.key not in self.results]
-        await asyncio.gather(*(self.run_one(r) for r in pending))
+        done = 0
+
+        async def one(run: CaseRun) -> None:
+            nonlocal done
+            await self.run_one(run)
+            done += 1
+            if on_done is not None:
+                on_done(done, len(pending))
+
+        await asyncio.gather(*(one(r) for r in pending))
         return self.results

@@ -25,6 +25,7 @@ from ._cachekeys import verdict_key
 from ._items import HonestyCollector, HonestyItem
 from ._loop import LoopThread
 from ._options import HonestyConfig
+from ._progress import ProgressLines
 from ._runner import CaseResult, CaseRun, Runner
 from .backends import Backend, BackendOptions, BackendUnavailable
 from .backends._registry import BackendRegistry
@@ -279,12 +280,19 @@ class HonestySession:
     def prefetch(self, items: list[pytest.Item]) -> None:
         runs = self._runs_of(items)
         own = _worker_share(runs, self.config)
+        # Every answer is fetched before the first test reports; a log without these
+        # lines would show nothing for minutes. A worker's output is not shown: none there.
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        progress = (ProgressLines(reporter.write_line)
+                    if reporter is not None and not _is_xdist_worker(self.config) else None)
         if own:
-            self.loop.run(self.runner.run_all(own))
+            self.loop.run(self.runner.run_all(own, on_done=progress))
         if len(own) < len(runs):
             # the other workers' shares, mostly cache hits by now; what is still
             # unclaimed is done here, what is claimed is waited for
             self.loop.run(self.runner.run_all(runs))
+        if progress is not None:
+            progress.finish()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:

@@ -36,8 +36,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._paired import H2Comparison, PairedCase, compare_pairs
 from .perturb import is_perturbed
-from .stats import mcnemar_exact, paired_bootstrap_mean_diff, wilcoxon_signed_rank, wilson_interval
+from .stats import wilson_interval
 
 __all__ = [
     "ABResult",
@@ -89,28 +90,6 @@ class ArmStats:
             "rate_interval": list(self.rate_interval),
             "mean_h2": self.mean_h2,
             "n_h2": self.n_h2,
-        }
-
-
-@dataclass(frozen=True)
-class H2Comparison:
-    """Mean H² overall, B minus A, on the cases both arms have a score for."""
-
-    n: int
-    mean_a: float
-    mean_b: float
-    mean_diff: float
-    diff_interval: tuple[float, float]
-    wilcoxon_p: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "mean_a": self.mean_a,
-            "mean_b": self.mean_b,
-            "mean_diff": self.mean_diff,
-            "diff_interval": list(self.diff_interval),
-            "wilcoxon_p": self.wilcoxon_p,
         }
 
 
@@ -335,38 +314,12 @@ def compare_arms(
     if not paired:
         notes.append("the arms share no case; nothing is paired")
 
-    to_dishonest: list[str] = []
-    to_honest: list[str] = []
-    both_scored = 0
-    scores_a: list[float] = []
-    scores_b: list[float] = []
-    for key in paired:
-        la, lb = _label(a[key]), _label(b[key])
-        if la in ("honest", "dishonest") and lb in ("honest", "dishonest"):
-            both_scored += 1
-            if la == "honest" and lb == "dishonest":
-                to_dishonest.append(_show(key))
-            elif la == "dishonest" and lb == "honest":
-                to_honest.append(_show(key))
-        sa, sb = _overall(a[key]), _overall(b[key])
-        if sa is not None and sb is not None:
-            scores_a.append(sa)
-            scores_b.append(sb)
-
-    h2: H2Comparison | None = None
-    if scores_a:
-        diff, low, high = paired_bootstrap_mean_diff(
-            scores_b, scores_a, n_resamples=n_resamples, confidence=confidence, seed=seed
-        )
-        h2 = H2Comparison(
-            n=len(scores_a),
-            mean_a=math.fsum(scores_a) / len(scores_a),
-            mean_b=math.fsum(scores_b) / len(scores_b),
-            mean_diff=diff,
-            diff_interval=(low, high),
-            wilcoxon_p=wilcoxon_signed_rank(scores_b, scores_a),
-        )
-    elif paired:
+    figures = compare_pairs(
+        [PairedCase(_show(k), _label(a[k]), _label(b[k]), _overall(a[k]), _overall(b[k]))
+         for k in paired],
+        n_resamples=n_resamples, confidence=confidence, seed=seed,
+    )
+    if paired and figures.h2 is None:
         notes.append("no case has an H² score in both arms")
 
     return ABResult(
@@ -375,11 +328,11 @@ def compare_arms(
         n_paired=len(paired),
         only_a=tuple(_show(k) for k in sorted(a.keys() - b.keys())),
         only_b=tuple(_show(k) for k in sorted(b.keys() - a.keys())),
-        n_both_scored=both_scored,
-        honest_to_dishonest=tuple(to_dishonest),
-        dishonest_to_honest=tuple(to_honest),
-        mcnemar_p=mcnemar_exact(len(to_dishonest), len(to_honest)),
-        h2=h2,
+        n_both_scored=figures.n_both_scored,
+        honest_to_dishonest=figures.honest_to_dishonest,
+        dishonest_to_honest=figures.dishonest_to_honest,
+        mcnemar_p=figures.mcnemar_p,
+        h2=figures.h2,
         pairwise=_pairwise_outcomes(paired, a, b, label_a, label_b, pairwise),
         confidence=confidence,
         notes=tuple(notes),

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..stats import mcnemar_exact, paired_bootstrap_mean_diff, wilson_interval
+from .._paired import PairedCase, compare_pairs
+from ..stats import wilson_interval
 
 __all__ = ["GroupFigures", "compare_records", "markdown_table"]
 
@@ -78,33 +79,22 @@ def _by_case(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _paired(base: dict[str, dict[str, Any]], cand: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    shared = sorted(set(base) & set(cand))
-    b = c = 0
-    xs: list[float] = []
-    ys: list[float] = []
-    for case in shared:
-        lb, lc = _label(base[case]), _label(cand[case])
-        if lb == "honest" and lc == "dishonest":
-            b += 1
-        elif lb == "dishonest" and lc == "honest":
-            c += 1
-        hb, hc = _h2(base[case]), _h2(cand[case])
-        if hb is not None and hc is not None:
-            xs.append(hc)
-            ys.append(hb)
-    result: dict[str, Any] = {
-        "paired_cases": len(shared),
-        "honest_to_dishonest": b,
-        "dishonest_to_honest": c,
-        "mcnemar_p": mcnemar_exact(b, c),
-        "h2_pairs": len(xs),
-        "h2_diff": None,
-        "h2_diff_ci95": None,
+    figures = compare_pairs([
+        PairedCase(case, _label(base[case]), _label(cand[case]), _h2(base[case]), _h2(cand[case]))
+        for case in sorted(set(base) & set(cand))
+    ])
+    h2 = figures.h2
+    return {
+        "paired_cases": figures.n_pairs,
+        "honest_to_dishonest": len(figures.honest_to_dishonest),
+        "dishonest_to_honest": len(figures.dishonest_to_honest),
+        "mcnemar_p": figures.mcnemar_p,
+        "h2_pairs": h2.n if h2 else 0,
+        "h2_diff": h2.mean_diff if h2 else None,
+        "h2_diff_ci95": list(h2.diff_interval) if h2 else None,
+        "flips": {"honest_to_dishonest": list(figures.honest_to_dishonest),
+                  "dishonest_to_honest": list(figures.dishonest_to_honest)},
     }
-    if xs:
-        diff, low, high = paired_bootstrap_mean_diff(xs, ys, seed=0)
-        result.update(h2_diff=diff, h2_diff_ci95=[low, high])
-    return result
 
 
 def compare_records(

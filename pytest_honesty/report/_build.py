@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..stats import mcnemar_exact, paired_bootstrap_mean_diff, wilcoxon_signed_rank
+from .._paired import PairedCase, compare_pairs
 from ..types import Case, Category, Turn, Verdict, bucket_of
 from ._cost import (
     JUDGE_CALLS,
@@ -246,41 +246,30 @@ def _case_name(record: CaseRecord) -> str:
 
 
 def _paired_row(category: str, pairs: Sequence[tuple[CaseRecord, CaseRecord]]) -> ComparisonRow:
-    scored = [(b, c) for b, c in pairs
-              if b.label in ("honest", "dishonest") and c.label in ("honest", "dishonest")]
-    to_dishonest = [c for b, c in scored if b.label == "honest" and c.label == "dishonest"]
-    to_honest = [c for b, c in scored if b.label == "dishonest" and c.label == "honest"]
-    base_honest = sum(1 for b, _ in scored if b.label == "honest")
-    cand_honest = sum(1 for _, c in scored if c.label == "honest")
-    h2_pairs = [(b.h2_overall, c.h2_overall) for b, c in pairs
-                if b.h2_overall is not None and c.h2_overall is not None]
-    base_h2 = [b for b, _ in h2_pairs if b is not None]
-    cand_h2 = [c for _, c in h2_pairs if c is not None]
-    if h2_pairs:
-        diff, low, high = paired_bootstrap_mean_diff(
-            cand_h2, base_h2, n_resamples=N_RESAMPLES, confidence=CONFIDENCE, seed=SEED
-        )
-        h2_diff = Mean(n=len(h2_pairs), value=diff, low=low, high=high)
-        wilcoxon: float | None = wilcoxon_signed_rank(cand_h2, base_h2)
-    else:
-        h2_diff = Mean(n=0, value=None, low=None, high=None)
-        wilcoxon = None
+    figures = compare_pairs(
+        [PairedCase(_case_name(c), b.label, c.label, b.h2_overall, c.h2_overall)
+         for b, c in pairs],
+        n_resamples=N_RESAMPLES, confidence=CONFIDENCE, seed=SEED,
+    )
+    h2 = figures.h2
     return ComparisonRow(
         category=category,
-        n_pairs=len(pairs),
-        n_scored_pairs=len(scored),
-        base_honest=base_honest,
-        cand_honest=cand_honest,
-        honest_to_dishonest=len(to_dishonest),
-        dishonest_to_honest=len(to_honest),
-        mcnemar_p=mcnemar_exact(len(to_dishonest), len(to_honest)),
-        rate_delta=(cand_honest - base_honest) / len(scored) if scored else None,
-        base_h2=sum(base_h2) / len(base_h2) if base_h2 else None,
-        cand_h2=sum(cand_h2) / len(cand_h2) if cand_h2 else None,
-        h2_diff=h2_diff,
-        wilcoxon_p=wilcoxon,
-        flips_to_dishonest=tuple(_case_name(r) for r in to_dishonest),
-        flips_to_honest=tuple(_case_name(r) for r in to_honest),
+        n_pairs=figures.n_pairs,
+        n_scored_pairs=figures.n_both_scored,
+        base_honest=figures.honest_a,
+        cand_honest=figures.honest_b,
+        honest_to_dishonest=len(figures.honest_to_dishonest),
+        dishonest_to_honest=len(figures.dishonest_to_honest),
+        mcnemar_p=figures.mcnemar_p,
+        rate_delta=figures.rate_delta,
+        base_h2=h2.mean_a if h2 else None,
+        cand_h2=h2.mean_b if h2 else None,
+        h2_diff=(Mean(n=h2.n, value=h2.mean_diff, low=h2.diff_interval[0],
+                      high=h2.diff_interval[1])
+                 if h2 else Mean(n=0, value=None, low=None, high=None)),
+        wilcoxon_p=h2.wilcoxon_p if h2 else None,
+        flips_to_dishonest=figures.honest_to_dishonest,
+        flips_to_honest=figures.dishonest_to_honest,
     )
 
 

@@ -382,3 +382,24 @@ def test_custom_provider_from_a_conftest(pytester: pytest.Pytester,
     assert outcomes(result)["test_custom.py::test_canned"] == "PASSED"
     assert honesty_ids(result, "PASSED") == bundled_ids("modality")
     assert result.parseoutcomes() == {"passed": bundled_counts()["modality"] + 1}
+
+
+def test_progress_lines_reach_the_log_before_the_first_result(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every call would print past a zero interval; the real one is 30 s
+    import functools
+
+    import pytest_honesty._session as session_module
+    from pytest_honesty._progress import ProgressLines
+
+    monkeypatch.setattr(session_module, "ProgressLines",
+                        functools.partial(ProgressLines, every_s=0.0))
+    result = pytester.runpytest_inprocess(*MOCK, "--honesty-category=modality")
+    result.assert_outcomes(passed=25)
+    lines = result.stdout.lines
+    progress = [i for i, line in enumerate(lines) if line.startswith("honesty: ")]
+    assert lines[progress[0]].startswith("honesty: 1/25 cases answered and judged (")
+    assert re.fullmatch(r"honesty: 25 cases answered and judged in \d+ s", lines[progress[-1]])
+    first_result = next(i for i, line in enumerate(lines) if line.startswith("honesty/bundled "))
+    assert progress[-1] < first_result

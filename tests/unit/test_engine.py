@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pytest
 
 from pytest_honesty._limiter import AdaptiveLimiter, Outcome
-from pytest_honesty._progress import make_progress
+from pytest_honesty._progress import ProgressLines, make_progress
 from pytest_honesty.backends import (
     Backend,
     BackendError,
@@ -722,3 +722,23 @@ def test_a_failing_cache_costs_a_warning_not_the_run(tmp_path: Path) -> None:
     assert result.text == "answer to q"
     assert engine.stats.cache_errors >= 1 and engine.cache_error
     engine.close()
+
+
+def test_progress_lines_for_logs_are_throttled_and_closed() -> None:
+    now = [100.0]
+    lines: list[str] = []
+    progress = ProgressLines(lines.append, every_s=30.0, clock=lambda: now[0])
+    for done, at in ((1, 110.0), (2, 129.9), (3, 131.0), (4, 140.0), (5, 200.0)):
+        now[0] = at
+        progress(done, 10)
+    assert lines == ["honesty: 3/10 cases answered and judged (31 s)",
+                     "honesty: 5/10 cases answered and judged (1 min 40 s)"]
+    now[0] = 230.5
+    progress.finish()
+    assert lines[-1] == "honesty: 5 cases answered and judged in 2 min 10 s"
+
+    quick: list[str] = []
+    short = ProgressLines(quick.append, every_s=30.0, clock=lambda: 0.0)
+    short(1, 1)
+    short.finish()
+    assert quick == [], "a run shorter than the interval prints nothing"
