@@ -87,7 +87,12 @@ class OpenAIBackend(SDKBackend):
         return request
 
     async def _send(self, client: Any, request: dict[str, Any]) -> Any:
-        return await client.chat.completions.create(**request)
+        # The SDK's documented ``client.post`` for the same endpoint, reply type and errors
+        # as ``chat.completions.create``, without its per-call walk over the parameter
+        # TypedDicts: our request is plain JSON already, and that walk was about a fifth
+        # of the client's CPU in a 930-case run.
+        chat_completion = self._import_sdk().types.chat.ChatCompletion
+        return await client.post("/chat/completions", body=request, cast_to=chat_completion)
 
     def _completion(self, reply: Any, what: str, latency_s: float) -> Completion:
         """Read a ChatCompletion defensively: compatible servers omit fields."""
