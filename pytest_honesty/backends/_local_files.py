@@ -26,6 +26,7 @@ __all__ = [
     "adapter_fingerprint",
     "atomic_export",
     "cached_sha256",
+    "check_safetensors_header",
     "model_cache_root",
     "model_weight_files",
     "remove_tree",
@@ -129,6 +130,8 @@ def validate_model_dir(folder: Path) -> None:
             f"model folder {folder} has no *.safetensors weights. Only safetensors weights are "
             "accepted; save the model with save_pretrained(..., safe_serialization=True)."
         )
+    for weights in model_weight_files(folder):
+        check_safetensors_header(weights, what="model")
 
 
 def validate_adapter_dir(folder: Path) -> None:
@@ -147,6 +150,43 @@ def validate_adapter_dir(folder: Path) -> None:
                 f"{ADAPTER_CONFIG} and {ADAPTER_WEIGHTS} (save it with "
                 "model.save_pretrained(folder) on a PeftModel)."
             )
+    check_safetensors_header(folder / ADAPTER_WEIGHTS, what="adapter")
+
+
+def check_safetensors_header(path: Path, *, what: str) -> None:
+    """Read a safetensors file's header (no tensors) and check that it describes the file:
+    a truncated or corrupt file fails here, named, before any model is loaded."""
+
+    def broken(why: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"{what} weights {path} are not a valid safetensors file ({why}); the file is "
+            "corrupt or incomplete. Save it again with save_pretrained()."
+        )
+
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        prefix = handle.read(8)
+        if len(prefix) < 8:
+            raise broken(f"{size} bytes, shorter than the 8-byte header length")
+        header_len = int.from_bytes(prefix, "little")
+        if header_len > size - 8:
+            raise broken(f"the header claims {header_len} bytes but the file has {size}")
+        raw = handle.read(header_len)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise broken("the header is not JSON") from None
+    if not isinstance(header, dict):
+        raise broken("the header is not a JSON object")
+    data_size = size - 8 - header_len
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data_size):
+            raise broken(f"tensor {name!r} lies outside the file's {data_size} data bytes")
 
 
 def sha256_file(path: Path) -> str:

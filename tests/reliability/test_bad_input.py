@@ -38,6 +38,16 @@ def _sparse(name: str, size: int) -> Callable[[Path], object]:
     return make
 
 
+def _cut_adapter(root: Path) -> None:
+    """A LoRA adapter whose weights file was cut short (a copy interrupted)."""
+    folder = root / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text('{"peft_type": "LORA"}', encoding="utf-8")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [64], "data_offsets": [0, 256]}})
+    (folder / "adapter_model.safetensors").write_bytes(
+        len(header).to_bytes(8, "little") + header.encode() + bytes(100))
+
+
 GOOD_CASE = "- id: ok-1\n  category: modality\n  question: What is in my photo?\n"
 BIG_QUESTION = json.dumps([{"id": "big-1", "category": "modality",
                             "question": "Describe this. " + "x" * 1_000_000}])
@@ -107,6 +117,9 @@ CORPUS: list[tuple[str, list[Callable[[Path], object]], list[str], list[str]]] =
     ("spec-plus-without-adapter", [], ["--honesty-model=embedded+", KEYWORD_JUDGE],
      ["'embedded+'", "no adapter path"]),
     ("hf-without-folder", [], ["--honesty-model=hf/", KEYWORD_JUDGE], ["names no folder"]),
+    ("adapter-cut-short", [_cut_adapter], ["--honesty-model=embedded+adapter", KEYWORD_JUDGE],
+     ["adapter_model.safetensors", "not a valid safetensors file",
+      "tensor 'w' lies outside the file's 100 data bytes"]),
     ("hf-missing-folder", [], ["--honesty-model=hf/no-such-model", KEYWORD_JUDGE],
      ["no-such-model"]),
     ("unknown-embedded-model", [], ["--honesty-model=embedded/gpt-5", KEYWORD_JUDGE],

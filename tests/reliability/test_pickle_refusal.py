@@ -52,7 +52,8 @@ def _safe_model(root: Path) -> Path:
     folder = root / "safe-model"
     folder.mkdir()
     (folder / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
-    (folder / "model.safetensors").write_bytes(b"\x00" * 16)
+    # a valid safetensors file holding no tensor: the base passes, the adapter is refused
+    (folder / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")
     return folder
 
 

@@ -23,18 +23,26 @@ def _private_model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return cache
 
 
+def _safetensors(tag: bytes) -> bytes:
+    """A valid safetensors file with no tensors: ``tag`` rides in its metadata."""
+    header = json.dumps({"__metadata__": {"tag": tag.decode()}}).encode()
+    return len(header).to_bytes(8, "little") + header
+
+
 def _model_folder(root: Path, *names: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "config.json").write_text('{"model_type": "llama"}')
     for name in names:
-        (root / name).write_bytes(b"weights of " + name.encode())
+        content = b"weights of " + name.encode()
+        (root / name).write_bytes(_safetensors(content) if name.endswith(".safetensors")
+                                  else content)
     return root
 
 
 def _adapter_folder(root: Path, weights: bytes = b"lora weights", rank: int = 8) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / files.ADAPTER_CONFIG).write_text(json.dumps({"peft_type": "LORA", "r": rank}))
-    (root / files.ADAPTER_WEIGHTS).write_bytes(weights)
+    (root / files.ADAPTER_WEIGHTS).write_bytes(_safetensors(weights))
     return root
 
 
@@ -101,6 +109,47 @@ def test_a_folder_without_weights_or_config_is_explained(tmp_path: Path) -> None
         files.validate_adapter_dir(_model_folder(tmp_path / "not-an-adapter"))
 
 
+def _header(data: dict[str, object]) -> bytes:
+    raw = json.dumps(data).encode()
+    return len(raw).to_bytes(8, "little") + raw
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "shorter than the 8-byte header length"),
+        (b"\x10\x00\x00\x00\x00\x00\x00\x00{}", "the header claims 16 bytes"),
+        (b"\x02\x00\x00\x00\x00\x00\x00\x00[]", "not a JSON object"),
+        (b"\x03\x00\x00\x00\x00\x00\x00\x00{\xff}", "not JSON"),
+        (_header({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}) + bytes(8),
+         "tensor 'w' lies outside the file's 8 data bytes"),
+    ],
+    ids=["empty", "truncated-header", "not-an-object", "not-json", "truncated-data"],
+)
+def test_a_corrupt_adapter_is_named_before_any_model_loads(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    adapter = _adapter_folder(tmp_path / "adapter")
+    (adapter / files.ADAPTER_WEIGHTS).write_bytes(content)
+    with pytest.raises(BackendUnavailable) as info:
+        files.validate_adapter_dir(adapter)
+    message = str(info.value)
+    assert str(adapter / files.ADAPTER_WEIGHTS) in message
+    assert problem in message
+    assert "corrupt or incomplete" in message
+
+
+def test_real_safetensors_files_pass_the_header_check(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    path = tmp_path / "model.safetensors"
+    safetensors_torch.save_file({"a": torch.zeros(3, 2), "b": torch.ones(5)}, str(path))
+    files.check_safetensors_header(path, what="model")
+    path.write_bytes(path.read_bytes()[:-4])  # a download cut short
+    with pytest.raises(BackendUnavailable, match=r"tensor '(a|b)' lies outside"):
+        files.check_safetensors_header(path, what="model")
+
+
 # -- fingerprints ---------------------------------------------------------------------
 
 
@@ -130,7 +179,7 @@ def test_backend_fingerprint_separates_base_and_adapters(tmp_path: Path) -> None
     assert len({base, with_one, with_two}) == 3
     assert with_one.startswith(base)
 
-    (model / "model.safetensors").write_bytes(b"retrained base weights")
+    (model / "model.safetensors").write_bytes(_safetensors(b"retrained base weights"))
     assert fingerprint(f"hf/{model}") != base
 
 
