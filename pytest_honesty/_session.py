@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
@@ -117,7 +118,10 @@ class HonestySession:
         except pytest.UsageError:
             self.loop.close()
             raise
+        # one id for the whole run, workers included (see Cache.run_id)
+        self.run_id = str(getattr(config, "workerinput", {}).get(_RUN_ID) or uuid.uuid4().hex)
         if self.cache is not None:
+            self.cache.run_id = self.run_id
             self.engine.attach_cache(self.cache)
         if settings.rejudge and self.cache is not None and not _is_xdist_worker(config):
             # once, before any worker starts: answers stay, judgments are redone
@@ -130,7 +134,7 @@ class HonestySession:
         self.records: list[dict[str, Any]] = []
         self._xdist: XdistCoordination | None = None
         if config.pluginmanager.hasplugin("xdist") and not _is_xdist_worker(config):
-            self._xdist = XdistCoordination(settings)
+            self._xdist = XdistCoordination(settings, self.run_id)
             config.pluginmanager.register(self._xdist, "honesty-xdist")
         _ACTIVE.append(self)
 
@@ -356,6 +360,7 @@ class HonestySession:
 
 
 _NOCACHE_PATH = "honesty_nocache_path"
+_RUN_ID = "honesty_run_id"
 #: workeroutput key of a worker's engine counters
 _ENGINE_STATS = "honesty_engine_stats"
 
@@ -385,10 +390,12 @@ def _per_worker(concurrency: int | None) -> int | None:
 
 
 class XdistCoordination:
-    """Controller side under xdist: with --honesty-no-cache the workers still share
-    one throw-away cache file, so no call is made twice across them."""
+    """Controller side under xdist: the workers get the run's id, and with
+    --honesty-no-cache they still share one throw-away cache file, so no call is made
+    twice across them."""
 
-    def __init__(self, settings: HonestyConfig) -> None:
+    def __init__(self, settings: HonestyConfig, run_id: str) -> None:
+        self.run_id = run_id
         self.path: Path | None = None
         #: the engine counters of the workers that finished, summed
         self.worker_stats: Counter[str] = Counter()
@@ -397,6 +404,7 @@ class XdistCoordination:
             self.path = folder / "honesty-cache.sqlite3"
 
     def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[_RUN_ID] = self.run_id
         if self.path is not None:
             node.workerinput[_NOCACHE_PATH] = str(self.path)
 

@@ -95,6 +95,10 @@ class Claim:
         return self.expires_at <= (time.time() if now is None else now)
 
 
+#: which run made a stored completion (a random id per pytest session, shared by its workers)
+_RUN_FIELD = "made_by_run"
+
+
 def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(keys), _CHUNK):
         yield keys[start : start + _CHUNK]
@@ -104,12 +108,18 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _load_completion(value: str) -> Completion | None:
+def _load_completion(value: str, run_id: str | None = None) -> Completion | None:
+    """A stored completion; ``cached`` unless the run ``run_id`` made it (under xdist a
+    worker reads what another worker of the same run just made: that call was paid for
+    in this run, and its record must say so or the run's spend is undercounted)."""
     try:
-        return replace(Completion.from_dict(json.loads(value)), cached=True)
-    except (ValueError, KeyError, TypeError):
+        data = json.loads(value)
+        made_by = data.pop(_RUN_FIELD, None)
+        completion = Completion.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
         # A damaged row is a miss; the next put replaces it.
         return None
+    return replace(completion, cached=run_id is None or made_by != run_id)
 
 
 def _load_verdict(value: str) -> Verdict | None:
@@ -119,15 +129,19 @@ def _load_verdict(value: str) -> Verdict | None:
         return None
 
 
-def _dump_completion(completion: Completion) -> str:
-    return json.dumps(replace(completion, cached=False).to_dict(), ensure_ascii=False)
+def _dump_completion(completion: Completion, run_id: str | None = None) -> str:
+    data = replace(completion, cached=False).to_dict()
+    if run_id is not None:
+        data[_RUN_FIELD] = run_id
+    return json.dumps(data, ensure_ascii=False)
 
 
 class CacheBatch:
     """Write operations inside one transaction (see :meth:`Cache.batch`)."""
 
-    def __init__(self, conn: sqlite3.Connection, now: float) -> None:
+    def __init__(self, conn: sqlite3.Connection, now: float, run_id: str | None = None) -> None:
         self._conn = conn
+        self._run_id = run_id
         self.now = now
 
     def put_completion(
@@ -144,7 +158,7 @@ class CacheBatch:
         self._conn.execute(
             "INSERT OR REPLACE INTO completions(key, value, created, namespace, model)"
             " VALUES(?, ?, ?, ?, ?)",
-            (key, _dump_completion(completion), self.now, namespace, model),
+            (key, _dump_completion(completion, self._run_id), self.now, namespace, model),
         )
         if release is not None:
             self.release(key, release)
@@ -179,7 +193,7 @@ class CacheBatch:
         """
         row = self._conn.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
         if row is not None:
-            hit = _load_completion(row[0])
+            hit = _load_completion(row[0], self._run_id)
             if hit is not None:
                 return hit
         if self.claim(key, owner, lease_s, steal_from=steal_from):
@@ -208,6 +222,9 @@ class Cache:
     def __init__(self, path: str | os.PathLike[str], *, delete_on_close: bool = False) -> None:
         self.path = Path(path)
         self._delete_on_close = delete_on_close
+        #: the run using this cache: completions it stores carry the id, and reading one
+        #: back in the same run (another xdist worker's call) is not counted as cached
+        self.run_id: str | None = None
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -309,7 +326,7 @@ class Cache:
                 f"{exc}. Is another process stuck holding it?"
             ) from exc
         try:
-            yield CacheBatch(conn, time.time())
+            yield CacheBatch(conn, time.time(), self.run_id)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -339,7 +356,7 @@ class Cache:
         found: dict[str, Completion] = {}
         sql = "SELECT key, value FROM completions WHERE key IN ({})"
         for key, value in self._select(sql, list(dict.fromkeys(keys))):
-            completion = _load_completion(value)
+            completion = _load_completion(value, self.run_id)
             if completion is not None:
                 found[key] = completion
         return found

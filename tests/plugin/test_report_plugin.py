@@ -116,6 +116,13 @@ def test_same_report_with_and_without_xdist(pytester: pytest.Pytester) -> None:
     assert (plain.manifest.workers, distributed.manifest.workers) == (0, 2)
     assert plain.to_dict() != distributed.to_dict()
     assert plain.without_timings() == distributed.without_timings()
+    # a cold run made every call itself, whichever worker made it and whichever ran the
+    # test: nothing may be counted as cached, or the spend is undercounted under -n
+    for report in (plain, distributed):
+        cost = report.to_dict()["cost"]
+        assert cost["lines"] and all(line["cached_calls"] == 0 for line in cost["lines"])
+        assert all(not r.cached for r in report.records)
+    assert plain.to_dict()["cost"] == distributed.to_dict()["cost"]
 
 
 def test_a_failing_gate_fails_a_green_run(pytester: pytest.Pytester,
