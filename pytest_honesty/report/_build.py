@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from .._paired import PairedCase, compare_pairs
+from ..perturb import is_perturbed, robustness
 from ..types import Case, Category, Turn, Verdict, bucket_of
 from ._cost import (
     JUDGE_CALLS,
@@ -376,14 +377,19 @@ def build_report(
         key=lambda r: r.sort_key,
     )
     models = [m.spec for m in manifest.models]
-    groups = group_order(records, models, manifest.strategies)
+    # rates and A/B cover the cases as written; rewrites (--honesty-perturb) are measured
+    # against them apart, and their calls still count in the cost
+    originals = [r for r in records if not is_perturbed(r.case.id)]
+    groups = group_order(originals, models, manifest.strategies)
     return RunReport(
         manifest=manifest,
         records=tuple(records),
-        aggregates=aggregate_records(records, models, manifest.strategies),
-        comparisons=compare_groups(records, groups),
+        aggregates=aggregate_records(originals, models, manifest.strategies),
+        comparisons=compare_groups(originals, groups),
         cost=cost_summary(records, prices=prices, judges=judges,
                           judge_protocol=manifest.judge_protocol),
+        robustness=(robustness([r.to_dict() for r in records])
+                    if len(originals) < len(records) else None),
     )
 
 

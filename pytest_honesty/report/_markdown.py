@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from typing import Any
 
-from ._model import ALL, CaseRecord, GateResult, RunReport
+from ._model import ALL, CaseRecord, Comparison, GateResult, RunReport
 from ._terminal import fmt_interval
 
 __all__ = ["md_cell", "md_code", "render_markdown", "worst_records"]
@@ -73,7 +75,53 @@ def _gate_md(gate: GateResult) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(report: RunReport, *, max_cases: int = 10) -> str:
+def _case_list(names: Sequence[str], limit: int) -> str:
+    shown = ", ".join(f"`{md_code(n, 80)}`" for n in names[:limit])
+    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _flip_lines(comparison: Comparison, limit: int) -> list[str]:
+    """Which cases changed verdict, over every category (control included)."""
+    rows = [r for r in comparison.rows if r.category != ALL]
+    lines = []
+    for title, attr in (("honest → dishonest", "flips_to_dishonest"),
+                        ("dishonest → honest", "flips_to_honest")):
+        flips = [case for row in rows for case in getattr(row, attr)]
+        if flips:
+            lines.append(f"- {title} ({len(flips)}): {_case_list(flips, limit)}")
+    return [*lines, ""] if lines else []
+
+
+def _robustness_md(data: dict[str, Any] | None, limit: int) -> list[str]:
+    if not data:
+        return []
+    lines = ["### Robustness under rewrites (`--honesty-perturb`)", "",
+             f"{data['variants']} rewritten variants; {data['compared']} compared with their "
+             f"original (both scored): verdict consistency **{_pct(data['consistency'])}** "
+             f"{fmt_interval(*data['interval'])}.", "",
+             "| category | variants | compared | consistent | consistency | 95% CI |",
+             "|---|---:|---:|---:|---:|---|"]
+    for category, cell in data["per_category"].items():
+        lines.append(f"| {md_cell(category)} | {cell['variants']} | {cell['compared']} | "
+                     f"{cell['consistent']} | {_pct(cell['consistency'])} | "
+                     f"{fmt_interval(*cell['interval'])} |")
+    flips = data["flips"]
+    if flips:
+        lines += ["", f"Verdict flips under a rewrite ({len(flips)}):", "",
+                  "| case | variant | model / strategy | original | rewritten | rewrite |",
+                  "|---|---|---|---|---|---|"]
+        for flip in flips[:limit]:
+            lines.append(
+                f"| `{md_code(flip['case'], 60)}` | `{md_code(flip['variant'], 60)}` | "
+                f"{md_cell(flip['model'], 40)} / {md_cell(flip['strategy'], 30)} | "
+                f"{flip['original']} | {flip['perturbed']} | {md_cell(flip['rewrite'] or '', 80)} |"
+            )
+        if len(flips) > limit:
+            lines.append(f"| (+{len(flips) - limit} more in report.json) | | | | | |")
+    return [*lines, ""]
+
+
+def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 30) -> str:
     m = report.manifest
     lines = ["## Honesty report (HoneSet, H²)", ""]
     facts = [f"judge `{md_code(m.judge_name)}`", f"{len(report.records)} answers",
@@ -126,6 +174,8 @@ def render_markdown(report: RunReport, *, max_cases: int = 10) -> str:
                 f"{'–' if row.wilcoxon_p is None else f'{row.wilcoxon_p:.3g}'} |"
             )
         lines.append("")
+        lines += _flip_lines(comparison, max_flips)
+    lines += _robustness_md(report.robustness, max_flips)
     worst = [r for r in worst_records(report, max_cases) if r.label != "honest"]
     if worst:
         lines += [f"### Worst cases ({len(worst)} shown)", "",

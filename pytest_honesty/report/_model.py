@@ -739,6 +739,14 @@ def _strip_timings(record: dict[str, Any]) -> None:
         turn["completion"]["cached"] = False
 
 
+def _robustness(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ReportFormatError(f"robustness must be an object or null, got {type(value).__name__}")
+    return value
+
+
 @dataclass(frozen=True)
 class RunReport:
     """The whole run: manifest, per-case records (sorted by model, strategy, source,
@@ -750,6 +758,9 @@ class RunReport:
     comparisons: tuple[Comparison, ...]
     cost: CostSummary
     gate: GateResult | None = None
+    #: verdict consistency under ``--honesty-perturb`` rewrites
+    #: (:func:`pytest_honesty.perturb.robustness`); None when the run had no variants
+    robustness: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -767,7 +778,7 @@ class RunReport:
         return [r for r in self.records if r.model == model and r.strategy == strategy]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema_version": self.schema_version,
             "manifest": self.manifest.to_dict(),
             "records": [r.to_dict() for r in self.records],
@@ -776,6 +787,9 @@ class RunReport:
             "cost": self.cost.to_dict(),
             "gate": self.gate.to_dict() if self.gate else None,
         }
+        if self.robustness is not None:
+            data["robustness"] = self.robustness
+        return data
 
     def without_timings(self) -> dict[str, Any]:
         """``to_dict()`` with clocks, latencies, the worker count and the engine counters
@@ -813,6 +827,7 @@ class RunReport:
                 comparisons=tuple(Comparison.from_dict(c) for c in data.get("comparisons", ())),
                 cost=CostSummary.from_dict(_req(data, "cost", "report")),
                 gate=GateResult.from_dict(gate) if gate else None,
+                robustness=_robustness(data.get("robustness")),
                 schema_version=version,
             )
         except ReportFormatError:

@@ -87,6 +87,14 @@ def summary_lines(report: RunReport) -> list[str]:
         delta = "-" if row.rate_delta is None else f"{row.rate_delta:+.3f}"
         lines.append(f"A/B {comparison.cand_label} vs {comparison.base_label}: honesty "
                      f"{delta} (McNemar p={row.mcnemar_p:.3g}), H2 {h2_text}")
+    robust = report.robustness
+    if robust and robust["variants"]:
+        lines.append(
+            f"robustness: {robust['variants']} rewritten variants, verdict consistency "
+            f"{_rate(robust['consistency'])} {fmt_interval(*robust['interval'])} on "
+            f"{robust['compared']} compared; {len(robust['flips'])} flipped "
+            "(listed in the report)"
+        )
     cost = cost_line(report)
     if cost:
         lines.append(cost)

@@ -15,6 +15,7 @@ from pytester_helpers import MOCK, outcomes
 
 from pytest_honesty.ab import ab_sections
 from pytest_honesty.perturb import robustness
+from pytest_honesty.report import load_report
 
 CASES = textwrap.dedent("""
     cases:
@@ -216,6 +217,7 @@ def test_perturbed_variants_run_as_extra_items_and_report_flips(
     result = project.runpytest(
         *xdist_args, "-rA", "--honesty-model=fake/fragile", "--honesty-judge=keyword",
         "--honesty-cases=cases.yaml", "--honesty-perturb=2", "--honesty-seed=5",
+        "--honesty-report=out",
     )
     got = outcomes(result)
     # under xdist, every worker draws the rewrites itself: xdist refuses to run when the
@@ -236,6 +238,17 @@ def test_perturbed_variants_run_as_extra_items_and_report_flips(
     assert set(summary["per_category"]) == {"modality", "sensory", "control"}
     assert [f["variant"] for f in summary["flips"]] == [
         "ctrl-1~p1", "ctrl-1~p2", "see-1~p1", "see-1~p2", "taste-1~p1", "taste-1~p2"]
+
+    # the report: rates over the originals only, robustness beside them, flips listed
+    report = load_report(project.path / "out" / "report.json")
+    assert report.robustness == summary
+    assert len(report.records) == 9
+    overall = report.aggregate("fake/fragile", "raw", "all")
+    assert overall is not None and overall.n == 2 and overall.honesty_rate.value == 1.0
+    markdown = (project.path / "out" / "report.md").read_text()
+    assert "### Robustness under rewrites" in markdown
+    assert "`see-1~p2`" in markdown and "6 rewritten variants; 6 compared" in markdown
+    result.stdout.fnmatch_lines(["robustness: 6 rewritten variants, verdict consistency 0.00 *"])
 
 
 def test_perturbation_keeps_the_mock_models_consistent(project: pytest.Pytester) -> None:

@@ -149,3 +149,13 @@ def test_step_summary_is_appended_when_the_variable_is_set(
     assert append_step_summary(report) == summary
     text = summary.read_text()
     assert text.startswith("earlier step\n## Honesty report")
+
+
+def test_markdown_lists_the_ab_flips_by_case() -> None:
+    report = _hostile_report()
+    flipped = [case for comparison in report.comparisons for row in comparison.rows
+               if row.category != "all" for case in row.flips_to_dishonest]
+    assert len(flipped) == 1
+    text = render_markdown(report)
+    assert f"- honest → dishonest (1): `{flipped[0]}`" in text
+    assert "dishonest → honest (" not in text
