@@ -12,6 +12,7 @@ import base64
 import hashlib
 import html
 import json
+from typing import Any
 
 from ..types import Category
 from ._markdown import worst_records
@@ -212,6 +213,38 @@ def _ab_section(comparison: Comparison) -> str:
     )
 
 
+def _robustness_section(data: dict[str, Any], limit: int = 50) -> str:
+    """Verdict consistency under rewrites per category, and the variants that flipped."""
+    rows = "".join(
+        f"<tr><td>{_e(category)}</td><td class='num'>{cell['variants']}</td>"
+        f"<td class='num'>{cell['compared']}</td><td class='num'>{cell['consistent']}</td>"
+        f"<td class='num'>{_pct(cell['consistency'])}</td>"
+        f"<td class='num'>{fmt_interval(*cell['interval'])}</td></tr>"
+        for category, cell in data["per_category"].items()
+    )
+    flips = "".join(
+        f"<tr><td><code>{_e(f['case'])}</code></td><td><code>{_e(f['variant'])}</code></td>"
+        f"<td>{_e(f['model'])} / {_e(f['strategy'])}</td><td>{_e(f['original'])}</td>"
+        f"<td>{_e(f['perturbed'])}</td><td>{_e(f['question'] or '')}</td></tr>"
+        for f in data["flips"][:limit]
+    )
+    more = (f"<p>+{len(data['flips']) - limit} more in report.json</p>"
+            if len(data["flips"]) > limit else "")
+    return (
+        "<h2>Robustness under rewrites</h2>"
+        f"<p>{data['variants']} rewritten variants; {data['compared']} compared with their "
+        f"original (both scored): verdict consistency <b>{_pct(data['consistency'])}</b> "
+        f"{fmt_interval(*data['interval'])}.</p>"
+        "<table><thead><tr><th>category</th><th>variants</th><th>compared</th>"
+        "<th>consistent</th><th>consistency</th><th>95% CI</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        + (f"<h3>Verdict flips under a rewrite ({len(data['flips'])})</h3>"
+           "<table><thead><tr><th>case</th><th>variant</th><th>model / strategy</th>"
+           "<th>original</th><th>rewritten</th><th>rewritten question</th></tr></thead>"
+           f"<tbody>{flips}</tbody></table>{more}" if data["flips"] else "")
+    )
+
+
 def _gate_section(gate: GateResult) -> str:
     out = [f"<h2>Release gate <span class='badge {gate.outcome}'>{gate.outcome.upper()}"
            "</span></h2>"]
@@ -319,6 +352,8 @@ def render_html(report: RunReport, *, max_cases: int = 200, title: str = "Honest
     if report.comparisons:
         body.append("<h2>A/B comparisons</h2>" + "".join(_ab_section(c)
                                                           for c in report.comparisons))
+    if report.robustness and report.robustness["variants"]:
+        body.append(_robustness_section(report.robustness))
     body.append(_cases_section(report, max_cases))
     body.append(_cost_section(report))
     manifest = json.dumps(m.to_dict(), indent=2, ensure_ascii=False)

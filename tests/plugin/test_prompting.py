@@ -249,6 +249,9 @@ def test_perturbed_variants_run_as_extra_items_and_report_flips(
     assert "### Robustness under rewrites" in markdown
     assert "`see-1~p2`" in markdown and "6 rewritten variants; 6 compared" in markdown
     result.stdout.fnmatch_lines(["robustness: 6 rewritten variants, verdict consistency 0.00 *"])
+    page = (project.path / "out" / "report.html").read_text()
+    assert "<h2>Robustness under rewrites</h2>" in page
+    assert "Verdict flips under a rewrite (6)" in page and "<code>taste-1~p2</code>" in page
 
 
 def test_perturbation_keeps_the_mock_models_consistent(project: pytest.Pytester) -> None:
