@@ -13,7 +13,6 @@ import json
 import platform
 import re
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from ..judge import Judge
 
 __all__ = [
-    "OPTIONAL_PACKAGES",
+    "PROVIDER_PACKAGES",
     "build_manifest",
     "dataset_hash",
     "dataset_info",
@@ -43,8 +42,15 @@ __all__ = [
     "template_hashes",
 ]
 
-#: reported only when already imported by the run
-OPTIONAL_PACKAGES = ("torch", "transformers", "openai", "anthropic")
+#: the distributions behind each provider, reported for the providers a run uses (read
+#: from the installed metadata: nothing is imported, and every xdist process agrees)
+PROVIDER_PACKAGES: dict[str, tuple[str, ...]] = {
+    "openai": ("openai",),
+    "openai-compatible": ("openai",),
+    "anthropic": ("anthropic",),
+    "hf": ("torch", "transformers", "peft"),
+    "embedded": ("torch", "transformers", "peft"),
+}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
@@ -95,7 +101,15 @@ def hash_fingerprint(value: str) -> str:
     return value if _HEX64.match(value) else _sha256(value)
 
 
-def package_versions() -> dict[str, str]:
+def _provider(spec: str) -> str:
+    return spec.partition("/")[0].split("+")[0]
+
+
+def package_versions(specs: Iterable[str] = ()) -> dict[str, str]:
+    """pytest-honesty, pytest and Python, plus the packages behind the providers of
+    ``specs`` (model and judge specs), as installed."""
+    import importlib.metadata
+
     import pytest
 
     from .. import __version__
@@ -105,10 +119,12 @@ def package_versions() -> dict[str, str]:
         "pytest": pytest.__version__,
         "python": platform.python_version(),
     }
-    for name in OPTIONAL_PACKAGES:
-        module = sys.modules.get(name)
-        if module is not None:
-            versions[name] = str(getattr(module, "__version__", "unknown"))
+    wanted = {name for spec in specs for name in PROVIDER_PACKAGES.get(_provider(spec), ())}
+    for name in sorted(wanted):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
     return versions
 
 
@@ -178,7 +194,7 @@ def build_manifest(
     return Manifest(
         tool_version=package_versions()["pytest-honesty"],
         models=tuple(
-            ModelInfo(spec=spec, provider=spec.partition("/")[0].split("+")[0],
+            ModelInfo(spec=spec, provider=_provider(spec),
                       fingerprint=_safe_fingerprint(backend))
             for spec, backend in models.items()
         ),
@@ -195,7 +211,7 @@ def build_manifest(
         seed=seed,
         sample=sample,
         base_urls={k: sanitize_url(v) for k, v in (base_urls or {}).items() if v},
-        versions=package_versions(),
+        versions=package_versions([*models, *judges]),
         git_sha=git_sha(cwd),
         started_at=iso_time(started),
         finished_at=iso_time(finished),

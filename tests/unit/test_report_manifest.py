@@ -106,3 +106,25 @@ def test_git_sha_is_optional(tmp_path: Path) -> None:
     subprocess.run([git, "commit", "-qm", "x"], cwd=tmp_path, check=True, env=env)
     sha = git_sha(tmp_path)
     assert sha is not None and len(sha) in (40, 64)
+
+
+def test_versions_follow_the_providers_in_use_without_importing_them() -> None:
+    # the same in every process of a run (the xdist controller imports no SDK, a worker
+    # does): read from the installed metadata, never from what happens to be imported
+    code = (
+        "import sys, json\n"
+        "from pytest_honesty.report._manifest import package_versions\n"
+        "v = package_versions(['openai-compatible/model', 'mock/honest', 'embedded+x'])\n"
+        "print(json.dumps({'versions': v, 'imported': [m for m in ('openai', 'torch') "
+        "if m in sys.modules]}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    result = json.loads(done.stdout)
+    assert result["imported"] == []
+    versions = result["versions"]
+    assert set(versions) == {"pytest-honesty", "pytest", "python", "openai", "torch",
+                             "transformers", "peft"}
+    import importlib.metadata
+
+    assert versions["openai"] == importlib.metadata.version("openai")
