@@ -211,6 +211,21 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
 _SUMMARY = re.compile(r"(?:=+ )?((?:\d+ \w+(?:, )?)+) in ([\d.]+)s")
 
 
+def _timed_run(
+    cmd: list[str], folder: Path
+) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
+    """Run a pytest command in the phase's rootdir: (process, wall s, CPU s of the
+    children, 1-minute load before it started)."""
+    run_dir = folder / "rootdir"
+    run_dir.mkdir(exist_ok=True)
+    load = load1()
+    cpu0 = _children_cpu()
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    return proc, wall, _children_cpu() - cpu0, load
+
+
 def run_pytest(
     name: str, args: argparse.Namespace, folder: Path, cache_dir: Path, *extra: str,
     server: Server | None = None,
@@ -222,14 +237,7 @@ def run_pytest(
         f"--honesty-concurrency={args.concurrency}", f"--honesty-cache-dir={cache_dir}",
         *args.pytest_args, *extra,
     ]
-    run_dir = folder / "rootdir"
-    run_dir.mkdir(exist_ok=True)
-    load = load1()
-    cpu0 = _children_cpu()
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    cpu = _children_cpu() - cpu0
+    proc, wall, cpu, load = _timed_run(cmd, folder)
     stats = server.stop() if own_server else {}
     tail = proc.stdout.strip().splitlines()[-1:] or [""]
     match = _SUMMARY.search(tail[0])
@@ -246,14 +254,7 @@ def run_collect(args: argparse.Namespace, folder: Path) -> Phase:
         *pytest_command(args), "--collect-only",
         "--honesty-base-url=http://127.0.0.1:9/v1", "--honesty-no-cache",
     ]
-    run_dir = folder / "rootdir"
-    run_dir.mkdir(exist_ok=True)
-    load = load1()
-    cpu0 = _children_cpu()
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    cpu = _children_cpu() - cpu0
+    proc, wall, cpu, load = _timed_run(cmd, folder)
     items = sum(1 for line in proc.stdout.splitlines() if "::" in line)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
