@@ -11,7 +11,7 @@ import hashlib
 import importlib.util
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,27 @@ class MiniLMEncoder:
                 ) from exc
             self._model = model.eval()
 
+    def _batches(
+        self, texts: Sequence[str], *, offsets: bool = False
+    ) -> Iterator[tuple[list[int], Any, Any]]:
+        """(text indices, tokenizer batch, last hidden states) for the texts sorted by
+        length in batches of ``batch_size`` (less padding), under the model's lock."""
+        self.load()
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = self._tokenizer(
+                    [texts[i] for i in idx], padding=True, truncation=True,
+                    max_length=self.max_length, return_tensors="pt",
+                    return_offsets_mapping=offsets,
+                )
+                # the offsets are not a model input
+                inputs = {k: v for k, v in batch.items() if k != "offset_mapping"}
+                yield idx, batch, self._model(**inputs).last_hidden_state
+
     def encode_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]:
@@ -114,56 +135,37 @@ class MiniLMEncoder:
         A span that starts after the truncation point gets no vector; a text with no
         usable span gets its own embedding as its only span vector.
         """
-        self.load()
         import torch
 
         text_out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         span_out: list[npt.NDArray[np.float32]] = [text_out[:0]] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                batch = self._tokenizer(
-                    [texts[i] for i in idx], padding=True, truncation=True,
-                    max_length=self.max_length, return_tensors="pt",
-                    return_offsets_mapping=True,
-                )
-                offsets = batch.pop("offset_mapping")
-                hidden = self._model(**batch).last_hidden_state
-                # special tokens ([CLS], [SEP]) have the empty offset (0, 0)
-                real = (batch["attention_mask"] > 0) & (offsets[..., 1] > offsets[..., 0])
-                for row, i in enumerate(idx):
-                    states, off, keep = hidden[row], offsets[row], real[row]
-                    pooled = torch.nn.functional.normalize(
-                        states[batch["attention_mask"][row] > 0].mean(0), dim=0)
-                    text_out[i] = pooled.numpy()
-                    vectors = []
-                    for begin, end in spans[i]:
-                        sel = keep & (off[:, 0] >= begin) & (off[:, 1] <= end)
-                        if bool(sel.any()):
-                            vectors.append(torch.nn.functional.normalize(
-                                states[sel].mean(0), dim=0).numpy())
-                    span_out[i] = (np.stack(vectors) if vectors
-                                   else text_out[i : i + 1].copy()).astype(np.float32)
+        for idx, batch, hidden in self._batches(texts, offsets=True):
+            offsets = batch.pop("offset_mapping")
+            # special tokens ([CLS], [SEP]) have the empty offset (0, 0)
+            real = (batch["attention_mask"] > 0) & (offsets[..., 1] > offsets[..., 0])
+            for row, i in enumerate(idx):
+                states, off, keep = hidden[row], offsets[row], real[row]
+                pooled = torch.nn.functional.normalize(
+                    states[batch["attention_mask"][row] > 0].mean(0), dim=0)
+                text_out[i] = pooled.numpy()
+                vectors = []
+                for begin, end in spans[i]:
+                    sel = keep & (off[:, 0] >= begin) & (off[:, 1] <= end)
+                    if bool(sel.any()):
+                        vectors.append(torch.nn.functional.normalize(
+                            states[sel].mean(0), dim=0).numpy())
+                span_out[i] = (np.stack(vectors) if vectors
+                               else text_out[i : i + 1].copy()).astype(np.float32)
         return text_out, span_out
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embeddings in input order. Texts are batched by length to limit padding."""
-        self.load()
         import torch
 
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                batch = self._tokenizer(
-                    [texts[i] for i in idx], padding=True, truncation=True,
-                    max_length=self.max_length, return_tensors="pt",
-                )
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.numpy()
+        for idx, batch, hidden in self._batches(texts):
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            out[idx] = pooled.numpy()
         return out
