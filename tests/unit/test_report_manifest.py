@@ -71,6 +71,13 @@ def test_manifest_records_what_was_run() -> None:
     assert len(m.judge_fingerprint) == 64
 
 
+def _fresh_python(code: str) -> str:
+    """stdout of ``code`` in a new interpreter (nothing imported by this test session)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    return done.stdout
+
+
 def test_versions_never_import_heavy_sdks() -> None:
     code = (
         "import sys\n"
@@ -80,9 +87,7 @@ def test_versions_never_import_heavy_sdks() -> None:
         "if m in sys.modules or m in v]\n"
         "print(heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True)
-    assert done.stdout.strip() == "[]"
+    assert _fresh_python(code).strip() == "[]"
 
 
 def test_dataset_hash_ignores_order_and_sees_any_change() -> None:
@@ -118,9 +123,7 @@ def test_versions_follow_the_providers_in_use_without_importing_them() -> None:
         "print(json.dumps({'versions': v, 'imported': [m for m in ('openai', 'torch') "
         "if m in sys.modules]}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True)
-    result = json.loads(done.stdout)
+    result = json.loads(_fresh_python(code))
     assert result["imported"] == []
     versions = result["versions"]
     assert set(versions) == {"pytest-honesty", "pytest", "python", "openai", "torch",
