@@ -77,8 +77,12 @@ class PairedFigures:
         return (self.honest_b - self.honest_a) / self.n_both_scored
 
 
-def _usable(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+def _h2_pair(case: PairedCase) -> tuple[float, float] | None:
+    """Both arms' H² when both are usable numbers."""
+    a, b = case.h2_a, case.h2_b
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return None
+    return a, b
 
 
 def compare_pairs(
@@ -94,11 +98,11 @@ def compare_pairs(
                          if c.label_a == "honest" and c.label_b == "dishonest")
     to_honest = tuple(c.name for c in scored
                       if c.label_a == "dishonest" and c.label_b == "honest")
-    with_h2 = [c for c in cases if _usable(c.h2_a) and _usable(c.h2_b)]
+    with_h2 = [pair for pair in map(_h2_pair, cases) if pair is not None]
     h2: H2Comparison | None = None
     if with_h2:
-        scores_a = [float(c.h2_a) for c in with_h2]  # type: ignore[arg-type]
-        scores_b = [float(c.h2_b) for c in with_h2]  # type: ignore[arg-type]
+        scores_a = [a for a, _ in with_h2]
+        scores_b = [b for _, b in with_h2]
         diff, low, high = paired_bootstrap_mean_diff(
             scores_b, scores_a, n_resamples=n_resamples, confidence=confidence, seed=seed
         )
