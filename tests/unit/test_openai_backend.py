@@ -161,6 +161,29 @@ def test_malformed_body_is_transient(openai_server: OpenAIServerFactory) -> None
         call(backend(base_url=server.base_url))
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [[], ["a list"], "text", {"choices": []}, {"choices": "x"}, {"choices": [None]}, {"id": "x"}],
+    ids=["empty-list", "list", "string", "no-choices", "choices-not-list", "choice-null", "no-key"],
+)
+def test_a_reply_without_a_choice_is_transient(reply: Any) -> None:
+    with pytest.raises(TransientError, match="without choices"):
+        backend()._completion(reply, "the server", 0.1)
+
+
+def test_a_sparse_reply_is_read_with_what_it_has() -> None:
+    # What llama.cpp-style servers may send: no usage, a refusal instead of content,
+    # token counts of the wrong type (never taken as counts).
+    sparse = {"choices": [{"message": {"content": None, "refusal": "I can't help with that."}}]}
+    got = backend()._completion(sparse, "the server", 0.25)
+    assert got == Completion("I can't help with that.", latency_s=0.25)
+    odd = {"choices": [{"message": {"content": "Hi"}, "finish_reason": "length"}],
+           "usage": {"prompt_tokens": True, "completion_tokens": "7"}}
+    got = backend()._completion(odd, "the server", 0.25)
+    assert (got.text, got.finish_reason, got.input_tokens, got.output_tokens) == (
+        "Hi", "length", None, None)
+
+
 def test_hang_is_transient_timeout(openai_server: OpenAIServerFactory) -> None:
     server = openai_server(p_hang=1.0, hang_s=3600)
     with pytest.raises(TransientError, match=r"did not answer within 0\.3 s"):
