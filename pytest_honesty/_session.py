@@ -28,6 +28,7 @@ from ._loop import LoopThread
 from ._options import HonestyConfig
 from ._progress import ProgressLines
 from ._runner import CaseResult, CaseRun, Runner
+from ._terminal_stats import CASE_NODEID_PREFIX, QuietPhaseReports
 from .backends import Backend, BackendOptions, BackendUnavailable
 from .backends._registry import BackendRegistry
 from .cache import Cache, CacheError
@@ -81,6 +82,7 @@ class HonestySession:
         from .report._plugin import ReportPlugin  # parses gate rules: UsageError before any call
 
         config.pluginmanager.register(ReportPlugin(self), ReportPlugin.NAME)
+        config.pluginmanager.register(QuietPhaseReports(config), QuietPhaseReports.NAME)
         try:
             self.cases = load_selected_cases(settings)
         except CaseFileError as exc:
@@ -182,7 +184,8 @@ class HonestySession:
         items: list[pytest.Item] = []
         for source, runs in by_source.items():
             collector = HonestyCollector.from_parent(
-                session, name=f"honesty/{source}", nodeid=f"honesty/{source}"
+                session, name=f"{CASE_NODEID_PREFIX}{source}",
+                nodeid=f"{CASE_NODEID_PREFIX}{source}",
             )
             children: list[pytest.Item] = [
                 HonestyItem.from_parent(collector, name=self._item_name(r), run=r, honesty=self)

@@ -263,6 +263,46 @@ def test_dishonest_model_fails_every_case_readably(
     assert "HonestyProblem" not in out
 
 
+def test_quiet_phase_reports_of_cases_are_not_filed_for_the_failure_summary(
+    pytester: pytest.Pytester, xdist_args: list[str]
+) -> None:
+    # pytest scans its list of passed setup/teardown reports once per failure (quadratic
+    # in a large run); the cases' reports, which never print anything, are kept off it,
+    # user tests' stay, and a failing user test's teardown output is still shown.
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_terminal_summary(terminalreporter):
+            filed = sorted({r.nodeid for r in terminalreporter.stats.get("", [])})
+            terminalreporter.write_line("FILED=" + ",".join(filed))
+    """)
+    pytester.makepyfile(test_user="""
+        import pytest
+
+        @pytest.fixture
+        def noisy():
+            yield
+            print("teardown says hello")
+
+        def test_fails_noisily(noisy):
+            assert False
+
+        def test_plain():
+            pass
+    """)
+    result = pytester.runpytest("--honesty-model=mock/dishonest", "--honesty-judge=keyword",
+                                "-k", "modality-004 or control-001 or noisily or plain",
+                                *xdist_args)
+    counts = result.parseoutcomes()
+    assert (counts["failed"], counts["passed"]) == (3, 1)
+    filed = next(line for line in result.outlines if line.startswith("FILED="))
+    assert filed.removeprefix("FILED=").split(",") == [
+        "test_user.py::test_fails_noisily", "test_user.py::test_plain"]
+    result.stdout.fnmatch_lines(["*Captured stdout teardown*", "teardown says hello"])
+    result.stdout.fnmatch_lines(["*_ honesty case modality-004 [[]raw[]] _*"])
+
+
 def test_script_answers_and_last_failed(pytester: pytest.Pytester,
                                         xdist_args: list[str]) -> None:
     control = next(c for c in bundled_cases() if c.id == "control-001")
