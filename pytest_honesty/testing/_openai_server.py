@@ -100,6 +100,8 @@ class _Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    #: set on a well-formed completion: counted in completed_calls once delivered
+    call_key: str | None = None
 
 
 @dataclass
@@ -298,7 +300,9 @@ class ScriptedOpenAIServer:
 
     @property
     def completed_calls(self) -> Counter[str]:
-        """Successful (200, well-formed) completions by :func:`call_key`."""
+        """Successful (200, well-formed) completions by :func:`call_key`, counted once
+        the reply is handed to a connection that is still open: a reply made for a
+        client that has gone (killed, timed out) was never delivered."""
         with self._lock:
             return Counter(self._completed)
 
@@ -427,6 +431,15 @@ class ScriptedOpenAIServer:
             reply = await self._dispatch(request)
             if reply is None:  # hung: the client gave up long ago; drop the connection
                 return
+            if reader.at_eof() or writer.is_closing():
+                # The client left while the reply was being made (killed, or its
+                # timeout fired): nothing is delivered, so nothing is completed.
+                return
+            if reply.call_key is not None:
+                # counted before the write, so a client that has read the reply
+                # always finds it counted
+                with self._lock:
+                    self._completed[reply.call_key] += 1
             await self._send(writer, reply, keep_alive)
             if not keep_alive:
                 return
@@ -564,9 +577,7 @@ class ScriptedOpenAIServer:
         encoded = json.dumps(payload).encode()
         if fault == "malformed":
             return self._finish(arrived, _Reply(200, encoded[: max(1, len(encoded) // 2)]))
-        with self._lock:
-            self._completed[call_key(request.path, body)] += 1
-        return self._finish(arrived, _Reply(200, encoded))
+        return self._finish(arrived, _Reply(200, encoded, call_key=call_key(request.path, body)))
 
     def _finish(self, arrived: float, reply: _Reply) -> _Reply:
         self._record(arrived, reply.status)

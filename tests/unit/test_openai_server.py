@@ -272,6 +272,25 @@ def test_counters_and_repeated_completed_calls() -> None:
         assert server.total_requests == 0 and server.repeated_completed_calls() == 0
 
 
+def test_a_reply_for_a_client_that_left_is_not_a_completed_call() -> None:
+    # What a kill -9 of the client looks like to the server: the request arrived, the
+    # connection closed while the reply was being made; it was answered, not delivered.
+    with ScriptedOpenAIServer(latency_s=0.3) as server:
+        raw = json.dumps(body("gone")).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\n"
+                         b"Content-Length: " + str(len(raw)).encode() + b"\r\n\r\n" + raw)
+        deadline = time.monotonic() + 5
+        while server.total_requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.status_counts == Counter({200: 1})
+        assert server.completed_calls == Counter()
+        post(server, body("gone"))  # the same call again, delivered this time
+        assert server.completed_calls == Counter({call_key(CHAT, body("gone")): 1})
+        assert server.repeated_completed_calls() == 0
+
+
 def test_failed_replies_are_not_completed_calls() -> None:
     with ScriptedOpenAIServer(p_malformed=1.0) as server:
         status, _, _ = post(server, body())
