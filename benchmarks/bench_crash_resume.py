@@ -11,14 +11,16 @@
    SQLite integrity, completions stored, claims the dead processes left behind.
 3. resume: the same command on the same cache and the same server, to the end.
 
-The server counts every call it completed (``repeated completed calls`` = calls
-completed more than once). Calls in flight at the kill, or answered but not yet
-stored by the killed client, are lost with it, so the resumed run must make
-them again; every other repeat would be a finished call made twice. To tell the
-two apart, the server's responder logs each request it answers
-(``logged_model_and_judge``); the benchmark recomputes each request's cache key
-(spec, messages, sampling parameters, namespace) and checks it against the
-cache as it was at the kill. Target: 0 repeats of calls stored before the kill.
+The server counts a call as completed when it hands the reply to a connection
+that is still open (``repeated completed calls`` = calls completed more than
+once): a reply made for the killed client after its death was never delivered.
+A reply delivered but not yet stored by the killed client is lost with it, so
+the resumed run must make that call again; every other repeat would be a
+finished call made twice. To tell the two apart, the server's responder logs
+each request it answers (``logged_model_and_judge``); the benchmark recomputes
+each request's cache key (spec, messages, sampling parameters, namespace) and
+checks it against the cache as it was at the kill. Target: 0 repeated completed
+calls, and in any case 0 repeats of calls stored before the kill.
 Finally the resumed run's report must equal the reference report modulo timings
 (``RunReport.without_timings``); differences in cache provenance (which turns
 came from the cache, and so the cost lines) are listed apart, since a resumed
@@ -229,17 +231,18 @@ def main() -> None:
          f"{ref_stats['unique_completed_calls']} / {ref_stats['repeated_completed_calls']}")
     show("killed (SIGKILL to the process group) after s", f"{killed_after:.2f}")
     show("server: calls completed when the kill was decided", seen)
-    show("server: calls completed by the first run (in-flight incl.)", len(first_calls))
+    show("server: calls completed (delivered) for the first run", len(first_calls))
     show("cache after the kill: integrity_check", crash["integrity"])
     show("cache after the kill: completions stored / claims left",
          f"{len(crash['keys'])} / {crash['claims']}")
     show("  first-run calls stored in the cache", len(stored_at_kill))
-    show("  first-run calls answered but not stored (lost in the kill)", len(lost_at_kill))
+    show("  first-run calls delivered but not stored (lost in the kill)", len(lost_at_kill))
     show("resumed run: wall s", f"{resume_wall:.2f}  ({resume_summary})")
     show("resumed run: calls completed", sum(all_calls.values()) - sum(first_calls.values()))
     show(f"total: unique calls completed (reference: {expected})", len(all_calls))
-    show("total: repeated completed calls (server count)", sum(n - 1 for n in repeated.values()))
-    show("  repeats of calls stored before the kill (must be 0)", repeats_of_stored)
+    total_repeats = sum(n - 1 for n in repeated.values())
+    show("total: repeated completed calls (server count; must be 0)", total_repeats)
+    show("  repeats of calls stored before the kill", repeats_of_stored)
     show("  repeats of calls lost in the kill", repeats_of_lost)
     show("request log: calls mapped to a stored cache key", f"{mapped_stored}/{len(all_calls)}"
          + (f" ({len(unmapped)} not in the log)" if unmapped else ""))
@@ -251,7 +254,7 @@ def main() -> None:
         if only_provenance:
             same = _strip(ref.without_timings()) == _strip(got.without_timings())
             show("  equal once cache provenance is removed", same)
-    ok = repeats_of_stored == 0 and len(all_calls) == expected and not unmapped
+    ok = total_repeats == 0 and len(all_calls) == expected and not unmapped
     print("\nresult:", "OK" if ok else "FAILED")
     if not ok:
         sys.exit(1)

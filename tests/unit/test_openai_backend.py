@@ -302,6 +302,27 @@ def test_backend_survives_successive_event_loops(openai_server: OpenAIServerFact
     run(b.aclose())
 
 
+def test_calls_take_the_pooled_clients_in_turn_and_close_them_all(
+    openai_server: OpenAIServerFactory,
+) -> None:
+    server = openai_server()
+    b = backend(base_url=server.base_url)
+
+    async def go() -> tuple[list[str], list[Any]]:
+        texts = await asyncio.gather(
+            *(b.complete([Message("user", f"q{i}")], SamplingParams()) for i in range(8))
+        )
+        clients = list(b._clients)
+        await b.aclose()
+        return [t.text for t in texts], clients
+
+    texts, clients = asyncio.run(go())
+    assert texts == [f"q{i}" for i in range(8)]
+    assert len(clients) > 1  # several small pools, see SDKBackend._client_for_running_loop
+    assert all(c.is_closed() for c in clients)
+    assert b._clients == []
+
+
 def test_engine_retries_faults_without_repeating_completed_calls(
     openai_server: OpenAIServerFactory,
 ) -> None:
