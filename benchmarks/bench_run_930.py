@@ -24,6 +24,12 @@ server, so its counters count that phase only. Phases:
   (``--honesty-concurrency`` is the total over the workers).
 * collect: ``--collect-only -q`` over the 930 cases.
 
+The pytest processes run with Python's default bytecode caching: this machine sets
+``PYTHONDONTWRITEBYTECODE=1``, which makes every run re-compile (and re-rewrite the
+asserts of) the modules that an editable install has no ``.pyc`` for, ours among
+them, while pip-installed packages (the SDK's) have theirs. One ``--collect-only``
+run warms that cache before the phases; ``--no-pyc`` keeps the machine's setting.
+
 Also printed: the pure latency limit (calls x latency / concurrency), the
 server's request counts (calls made; repeated completed calls, which must be 0)
 and CPU seconds (the run's processes, and the server's). This machine may be
@@ -211,8 +217,16 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
 _SUMMARY = re.compile(r"(?:=+ )?((?:\d+ \w+(?:, )?)+) in ([\d.]+)s")
 
 
+def child_env(args: argparse.Namespace) -> dict[str, str]:
+    """The environment of the timed pytest processes (see the module docstring)."""
+    env = dict(os.environ)
+    if not getattr(args, "no_pyc", False):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def _timed_run(
-    cmd: list[str], folder: Path
+    cmd: list[str], folder: Path, env: dict[str, str]
 ) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
     """Run a pytest command in the phase's rootdir: (process, wall s, CPU s of the
     children, 1-minute load before it started)."""
@@ -221,7 +235,7 @@ def _timed_run(
     load = load1()
     cpu0 = _children_cpu()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     return proc, wall, _children_cpu() - cpu0, load
 
@@ -237,7 +251,7 @@ def run_pytest(
         f"--honesty-concurrency={args.concurrency}", f"--honesty-cache-dir={cache_dir}",
         *args.pytest_args, *extra,
     ]
-    proc, wall, cpu, load = _timed_run(cmd, folder)
+    proc, wall, cpu, load = _timed_run(cmd, folder, child_env(args))
     stats = server.stop() if own_server else {}
     tail = proc.stdout.strip().splitlines()[-1:] or [""]
     match = _SUMMARY.search(tail[0])
@@ -254,7 +268,7 @@ def run_collect(args: argparse.Namespace, folder: Path) -> Phase:
         *pytest_command(args), "--collect-only",
         "--honesty-base-url=http://127.0.0.1:9/v1", "--honesty-no-cache",
     ]
-    proc, wall, cpu, load = _timed_run(cmd, folder)
+    proc, wall, cpu, load = _timed_run(cmd, folder, child_env(args))
     items = sum(1 for line in proc.stdout.splitlines() if "::" in line)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
@@ -265,8 +279,8 @@ def run_collect(args: argparse.Namespace, folder: Path) -> Phase:
 def run_baseline_startup(args: argparse.Namespace, folder: Path) -> float:
     """Wall time of ``pytest --co`` in an empty folder, the plugin inert."""
     t0 = time.perf_counter()
-    subprocess.run([*pytest_command(args)[:-3], "--co"],
-                   cwd=folder / "rootdir", capture_output=True, text=True)
+    subprocess.run([*pytest_command(args)[:-3], "--co"], cwd=folder / "rootdir",
+                   capture_output=True, text=True, env=child_env(args))
     return time.perf_counter() - t0
 
 
@@ -284,6 +298,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write every figure here")
     ap.add_argument("--with-hypothesis", action="store_true",
                     help="keep hypothesis' pytest plugin (disabled by default, see pytest_command)")
+    ap.add_argument("--no-pyc", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE for the pytest runs (see the docstring)")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args()
 
@@ -298,6 +314,7 @@ def main() -> None:
     bares: list[Phase] = []
     colds: list[Phase] = []
     try:
+        run_collect(args, folder)  # warms the bytecode cache (see the module docstring)
         startup = run_baseline_startup(args, folder)
         for i in range(args.repeat):
             bares.append(run_bare(args, cases, folder))
@@ -328,6 +345,8 @@ def main() -> None:
     print(f"HoneSet cases: {len(cases)}; planned calls: {calls}; latency {args.latency} s; "
           f"concurrency {args.concurrency}; cores: {os.cpu_count()}; "
           f"plain `pytest --co` start-up (plugin inert): {startup:.2f} s")
+    print("bytecode cache: " + ("this machine's setting (--no-pyc)" if args.no_pyc else
+                                "Python's default, warmed by one --collect-only run"))
     print(f"pure latency limit = calls x L / concurrency = {limit_s:.2f} s; "
           f"target for cold runs = 1.3 x bare + {args.startup_allowance:g} s = {target:.2f} s")
     if args.repeat > 1:
