@@ -6,7 +6,6 @@ system role). The SDK is imported lazily: the plugin must start without it.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Sequence
 from types import ModuleType
@@ -20,7 +19,7 @@ from ._base import (
     PermanentError,
     TransientError,
 )
-from ._sdk import SDKBackend, SDKSettings
+from ._sdk import SDKBackend, SDKSettings, accepted_parameters
 
 __all__ = ["AnthropicBackend"]
 
@@ -54,7 +53,7 @@ class AnthropicBackend(SDKBackend):
 
     def _new_client(self, sdk: ModuleType, **kwargs: Any) -> Any:
         client = sdk.AsyncAnthropic(**kwargs)
-        self._accepted = frozenset(inspect.signature(client.messages.create).parameters)
+        self._accepted = accepted_parameters(type(client.messages).create)
         return client
 
     def _request(self, messages: Sequence[Message], params: SamplingParams) -> dict[str, Any]:

@@ -7,7 +7,6 @@ The SDK is imported lazily: the plugin must start without it.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Sequence
 from types import ModuleType
@@ -15,7 +14,7 @@ from typing import Any
 
 from ..types import Completion, Message, SamplingParams
 from ._base import BackendOptions, BackendUnavailable, ModelSpec, TransientError
-from ._sdk import SDKBackend, SDKSettings
+from ._sdk import SDKBackend, SDKSettings, accepted_parameters
 
 __all__ = ["OpenAIBackend"]
 
@@ -66,7 +65,7 @@ class OpenAIBackend(SDKBackend):
 
     def _new_client(self, sdk: ModuleType, **kwargs: Any) -> Any:
         client = sdk.AsyncOpenAI(**kwargs)
-        accepted = inspect.signature(client.chat.completions.create).parameters
+        accepted = accepted_parameters(type(client.chat.completions).create)
         self._new_max_tokens = "max_completion_tokens" in accepted
         return client
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
+import inspect
 import os
 import time
 from collections.abc import Sequence
@@ -27,11 +29,19 @@ from ._base import (
 )
 from ._sdk_errors import map_sdk_error, safe_url
 
-__all__ = ["SDKBackend", "SDKSettings"]
+__all__ = ["SDKBackend", "SDKSettings", "accepted_parameters"]
 
 #: HTTP clients per backend, taken in turn (see _client_for_running_loop); with 4, a
 #: 930-case run at concurrency 64 spent a third as long in httpx's pool bookkeeping
 _CLIENTS = 4
+
+
+@functools.cache
+def accepted_parameters(method: Any) -> frozenset[str]:
+    """The parameter names of an SDK method, e.g. ``type(client.messages).create``.
+    Cached: the signature of a create method with all its overloads takes
+    milliseconds, and every event loop (and xdist worker) makes new clients."""
+    return frozenset(inspect.signature(method).parameters)
 
 
 @dataclass(frozen=True)
