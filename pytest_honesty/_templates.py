@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._resources import data_dir
+from ._yaml import safe_load
 from .types import Category
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def _load_principles(path: Path) -> dict[Category, Principle]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TemplateError(f"{path}: not valid YAML: {exc}") from exc
     entries = data.get("categories") if isinstance(data, dict) else None

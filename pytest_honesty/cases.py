@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._resources import data_dir
+from ._yaml import safe_load
 from .types import Case, Category
 
 __all__ = [
@@ -115,7 +116,7 @@ def _parse(path: Path) -> Any:
     import yaml  # only paid for when YAML is actually read
 
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._context import current_case
+from .._yaml import safe_load
 from ..types import Category, Completion, Message, SamplingParams
 from ._base import Backend, BackendOptions, BackendUnavailable, ModelSpec, PermanentError
 
@@ -122,12 +123,7 @@ class MockBackend(Backend):
                 f"mock/script needs a YAML or JSON answers file: {self._arg!r} does not exist"
             )
         text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else safe_load(text)
         if not isinstance(data, dict):
             raise BackendUnavailable(
                 f"{path}: expected a mapping with 'answers' (case id or question -> answer)"

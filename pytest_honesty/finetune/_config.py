@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._yaml import safe_load
+
 __all__ = ["ConfigError", "LoraSettings", "TrainConfig", "load_config"]
 
 _TOP_KEYS = (
@@ -182,7 +184,7 @@ def load_config(path: Path | None) -> TrainConfig:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read training config {path}: {exc}") from None
     except yaml.YAMLError as exc:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._yaml import safe_load
 from ..backends import Backend, BackendError, BackendOptions, BackendUnavailable
 from ..stats import accuracy, balanced_accuracy, cohen_kappa, confusion_matrix
 from ..types import Case, Category, Label, Verdict
@@ -64,7 +65,7 @@ def load_gold(path: Path) -> list[GoldItem]:
     except OSError as exc:
         raise GoldFileError(f"cannot read gold file {path}: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise GoldFileError(f"{path}: not valid YAML: {exc}") from exc
     items = data.get("items") if isinstance(data, dict) else data

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._yaml import safe_load
 from ..types import Category
 from ._embedded import (
     ARTIFACT,
@@ -83,9 +84,8 @@ class TrainItem:
 
 def load_items(path: Path) -> list[TrainItem]:
     """Items in the gold-set format; a clear error names the first bad item."""
-    import yaml
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise ValueError(f"{path}: expected a mapping with an 'items' list")
     items: list[TrainItem] = []

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._yaml import safe_load
 from ..types import Case
 
 __all__ = [
@@ -119,7 +120,7 @@ def _load_data(path: Path) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         raise PriceFileError(f"{path}: not valid YAML: {exc}") from None
 
@@ -138,9 +139,7 @@ class PriceTable:
     @classmethod
     def default(cls) -> PriceTable:
         text = (resources.files(__package__) / "prices.yaml").read_text(encoding="utf-8")
-        import yaml
-
-        entries, free = _parse_price_data(yaml.safe_load(text), "prices.yaml")
+        entries, free = _parse_price_data(safe_load(text), "prices.yaml")
         return cls(entries, free)
 
     @classmethod
