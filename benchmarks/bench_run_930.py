@@ -34,7 +34,8 @@ Also printed: the pure latency limit (calls x latency / concurrency), the
 server's request counts (calls made; repeated completed calls, which must be 0)
 and CPU seconds (the run's processes, and the server's). This machine may be
 shared: the 1-minute load average is printed before each phase, and bare and
-plugin phases alternate when ``--repeat`` > 1 (medians are reported).
+plugin phases (cold, and cold -n N) alternate when ``--repeat`` > 1 (medians are
+reported).
 """
 
 from __future__ import annotations
@@ -287,6 +288,11 @@ def run_baseline_startup(args: argparse.Namespace, folder: Path) -> float:
 # -- main ------------------------------------------------------------------------------
 
 
+def _median(runs: list[Phase]) -> Phase:
+    """The lower median run by wall time."""
+    return sorted(runs, key=lambda p: p.wall_s)[(len(runs) - 1) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--honeset", type=Path, required=True, help="the HoneSet JSON (930 cases)")
@@ -316,6 +322,7 @@ def main() -> None:
     try:
         run_collect(args, folder)  # warms the bytecode cache (see the module docstring)
         startup = run_baseline_startup(args, folder)
+        xdists: list[Phase] = []
         for i in range(args.repeat):
             bares.append(run_bare(args, cases, folder))
             print(f"[{i + 1}/{args.repeat}] bare {bares[-1].wall_s:.2f} s "
@@ -323,18 +330,20 @@ def main() -> None:
             colds.append(run_pytest("pytest cold", args, folder, folder / f"cache-cold-{i}"))
             print(f"[{i + 1}/{args.repeat}] cold {colds[-1].wall_s:.2f} s "
                   f"(load {colds[-1].load:.1f})", flush=True)
+            if args.workers > 0:
+                xdists.append(run_pytest(f"pytest cold -n {args.workers}", args, folder,
+                                         folder / f"cache-xdist-{i}", "-n", str(args.workers)))
+                print(f"[{i + 1}/{args.repeat}] cold -n {args.workers} "
+                      f"{xdists[-1].wall_s:.2f} s (load {xdists[-1].load:.1f})", flush=True)
         # the (lower) median run of each kind
-        bare = sorted(bares, key=lambda p: p.wall_s)[(len(bares) - 1) // 2]
-        cold = sorted(colds, key=lambda p: p.wall_s)[(len(colds) - 1) // 2]
-        phases += [bare, cold]
+        bare = _median(bares)
+        phases += [bare, _median(colds)]
         warm = run_pytest("pytest warm (same cache)", args, folder, folder / "cache-cold-0")
         phases.append(warm)
         phases.append(run_pytest("pytest cold, --honesty-no-cache", args, folder,
                                  folder / "unused", "--honesty-no-cache"))
-        if args.workers > 0:
-            xd = run_pytest(f"pytest cold -n {args.workers}", args, folder,
-                            folder / "cache-xdist", "-n", str(args.workers))
-            phases.append(xd)
+        if xdists:
+            phases.append(_median(xdists))
         collect = run_collect(args, folder)
         phases.append(collect)
     finally:
@@ -350,9 +359,9 @@ def main() -> None:
     print(f"pure latency limit = calls x L / concurrency = {limit_s:.2f} s; "
           f"target for cold runs = 1.3 x bare + {args.startup_allowance:g} s = {target:.2f} s")
     if args.repeat > 1:
-        print("bare runs: " + ", ".join(f"{p.wall_s:.2f}" for p in bares)
-              + "; cold runs: " + ", ".join(f"{p.wall_s:.2f}" for p in colds)
-              + " (the lower medians are shown)")
+        runs = [("bare", bares), ("cold", colds), (f"cold -n {args.workers}", xdists)]
+        print("; ".join(f"{name} runs: " + ", ".join(f"{p.wall_s:.2f}" for p in kind)
+                        for name, kind in runs if kind) + " (the lower medians are shown)")
     print()
     header = (f"{'phase':<31} {'wall s':>7} {'x bare':>7} {'x limit':>8} {'target':>7} "
               f"{'CPU s':>6} {'srv CPU':>7} {'requests':>8} {'repeats':>7} {'load1':>5}  outcome")
@@ -383,7 +392,8 @@ def main() -> None:
             "cases": len(cases), "calls": calls, "latency": args.latency,
             "concurrency": args.concurrency, "limit_s": limit_s, "target_s": target,
             "startup_s": startup, "bare_runs": [p.wall_s for p in bares],
-            "cold_runs": [p.wall_s for p in colds], "phases": rows,
+            "cold_runs": [p.wall_s for p in colds],
+            "xdist_runs": [p.wall_s for p in xdists], "phases": rows,
         }, indent=2))
 
 
