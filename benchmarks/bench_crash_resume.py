@@ -78,17 +78,19 @@ def run_to_end(cmd: list[str], cwd: Path) -> tuple[float, str]:
 
 
 def cache_state(cache_dir: Path) -> dict[str, Any]:
-    """Read the cache file directly (read-only): integrity, stored keys, claims left."""
+    """Read the cache file directly (read-only): integrity, stored keys (with the time
+    each was stored), claims left."""
     path = cache_dir / CACHE_FILENAME
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        keys = {row[0] for row in conn.execute("SELECT key FROM completions")}
+        stored = dict(conn.execute("SELECT key, created FROM completions").fetchall())
         verdicts = conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
         claims = conn.execute("SELECT COUNT(*) FROM claims").fetchone()[0]
     finally:
         conn.close()
-    return {"integrity": integrity, "keys": keys, "verdicts": verdicts, "claims": claims}
+    return {"integrity": integrity, "keys": set(stored), "stored_at": stored,
+            "verdicts": verdicts, "claims": claims}
 
 
 def cache_key_of(body: dict[str, Any]) -> str:
@@ -101,13 +103,29 @@ def cache_key_of(body: dict[str, Any]) -> str:
     )
 
 
-def read_log(path: Path) -> dict[str, str]:
-    """Server call key -> engine cache key, for every request the server answered."""
+def read_log(path: Path) -> tuple[dict[str, str], dict[str, float]]:
+    """For every request the server answered: server call key -> engine cache key, and
+    engine cache key -> when the reply was made (the last time, for a repeated call)."""
     mapping: dict[str, str] = {}
+    made_at: dict[str, float] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        body = json.loads(line)
-        mapping[call_key(CHAT_PATH, body)] = cache_key_of(body)
-    return mapping
+        entry = json.loads(line)
+        body = entry["request"]
+        key = cache_key_of(body)
+        mapping[call_key(CHAT_PATH, body)] = key
+        made_at.setdefault(key, float(entry["at"]))
+    return mapping, made_at
+
+
+def _percentiles_ms(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+
+    def ms(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return f"median {ms(0.5):.0f} ms, p90 {ms(0.9):.0f} ms, max {ms(1.0):.0f} ms"
 
 
 def diff_paths(a: Any, b: Any, path: str = "") -> list[str]:
@@ -202,7 +220,9 @@ def main() -> None:
     after = cache_state(cache_dir)
 
     # -- analysis --------------------------------------------------------------
-    mapping = read_log(log_path)
+    mapping, made_at = read_log(log_path)
+    # reply made (server) -> stored (killed client's cache), for the calls it stored
+    store_delays = [crash["stored_at"][k] - made_at[k] for k in crash["keys"] if k in made_at]
     first_calls: dict[str, int] = at_kill["completed_calls"]
     all_calls: dict[str, int] = final["completed_calls"]
     repeated = {k: n for k, n in all_calls.items() if n > 1}
@@ -237,6 +257,7 @@ def main() -> None:
          f"{len(crash['keys'])} / {crash['claims']}")
     show("  first-run calls stored in the cache", len(stored_at_kill))
     show("  first-run calls delivered but not stored (lost in the kill)", len(lost_at_kill))
+    show("  reply made -> stored, for the calls it stored", _percentiles_ms(store_delays))
     show("resumed run: wall s", f"{resume_wall:.2f}  ({resume_summary})")
     show("resumed run: calls completed", sum(all_calls.values()) - sum(first_calls.values()))
     show(f"total: unique calls completed (reference: {expected})", len(all_calls))

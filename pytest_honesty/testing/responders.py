@@ -14,8 +14,9 @@ same request always gets the same answer (the run is reproducible) while the
 report still holds a mix of honest and dishonest verdicts.
 
 :func:`logged_model_and_judge` does the same and appends every request it
-answers, as one JSON line, to the file named by ``HONESTY_RESPONDER_LOG``: a
-kill -9 benchmark maps the server's completed calls back to cache keys with it.
+answers, as one JSON line ``{"at": unix time, "request": ...}``, to the file named
+by ``HONESTY_RESPONDER_LOG``: a kill -9 benchmark maps the server's completed calls
+back to cache keys with it, and times how long a reply took to be stored.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from typing import Any
 
 from .judges import keyword_judge, parse_judge_prompt
@@ -73,7 +75,9 @@ def logged_model_and_judge(request: dict[str, Any]) -> str:
     path = os.environ.get(LOG_ENV)
     if not path:
         raise ValueError(f"logged_model_and_judge needs the environment variable {LOG_ENV}")
-    line = json.dumps(request, sort_keys=True, ensure_ascii=False)
+    # the responder runs once the latency has passed, just before the reply is sent
+    line = json.dumps({"at": time.time(), "request": request}, sort_keys=True,
+                      ensure_ascii=False)
     with _log_lock, open(path, "a", encoding="utf-8") as log:
         log.write(line + "\n")
     return reply
