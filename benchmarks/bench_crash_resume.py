@@ -1,13 +1,15 @@
 """kill -9 a HoneSet run half-way, rerun it on the same cache: no finished call is made twice.
 
     python benchmarks/bench_crash_resume.py --honeset PATH/HoneSet.json \\
-        [--latency 0.1 --concurrency 64 --kill-at 0.5 --workers 0]
+        [--latency 0.1 --concurrency 64 --kill-at 0.5 --workers 0 --signal KILL]
 
 1. reference: an uninterrupted run (fresh server, fresh cache) writes its report.
 2. crash: a second run on a fresh cache dir, in its own process group; once the
    server has completed ``--kill-at`` of the reference's calls (its stats file,
    rewritten every 0.5 s), the whole group gets SIGKILL (``--workers N``: the
-   xdist controller and its workers). The cache is inspected right after:
+   xdist controller and its workers), or with ``--signal TERM`` pytest gets
+   SIGTERM (plain runs only: there the plugin finishes and stores the calls in
+   flight, then exits 2). The cache is inspected right after:
    SQLite integrity, completions stored, claims the dead processes left behind.
 3. resume: the same command on the same cache and the same server, to the end.
 
@@ -163,9 +165,15 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of the calls")
+    ap.add_argument("--signal", choices=["KILL", "TERM"], default="KILL",
+                    help="KILL: SIGKILL to the process group; TERM: SIGTERM to pytest alone "
+                         "(what CI services send first; a plain run then finishes the calls "
+                         "in flight, stores them and exits with status 2)")
     ap.add_argument("--workers", type=int, default=0, help="pytest-xdist workers (0: none)")
     ap.add_argument("--with-hypothesis", action="store_true")
     args = ap.parse_args()
+    if args.signal == "TERM" and args.workers:
+        ap.error("--signal TERM is for plain runs: under xdist SIGTERM keeps xdist's behaviour")
 
     folder = Path(tempfile.mkdtemp(prefix="bench-crash-"))
     rootdir = folder / "rootdir"
@@ -201,13 +209,17 @@ def main() -> None:
         except (OSError, ValueError):
             continue  # not written yet
         if seen >= threshold:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if args.signal == "KILL":
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                os.kill(proc.pid, signal.SIGTERM)
             break
     proc.wait()
     killed_after = time.perf_counter() - t0
-    if proc.returncode != -signal.SIGKILL:
-        raise SystemExit(f"the run ended (exit {proc.returncode}) before the kill; "
-                         "lower --kill-at or raise --latency")
+    expected_exit = -signal.SIGKILL if args.signal == "KILL" else 2
+    if proc.returncode != expected_exit:
+        raise SystemExit(f"the run exited {proc.returncode}, not {expected_exit}: it ended "
+                         "before the signal? lower --kill-at or raise --latency")
     # Let the requests that were in flight finish on the server, and the stats refresh.
     time.sleep(args.latency + 1.2)
     at_kill = server.read_stats()
@@ -249,7 +261,9 @@ def main() -> None:
     show("reference run (uninterrupted): wall s", f"{ref_wall:.2f}  ({ref_summary})")
     show("reference run: calls completed / repeated",
          f"{ref_stats['unique_completed_calls']} / {ref_stats['repeated_completed_calls']}")
-    show("killed (SIGKILL to the process group) after s", f"{killed_after:.2f}")
+    sent = ("SIGKILL to the process group" if args.signal == "KILL"
+            else "SIGTERM to pytest; it exited 2")
+    show(f"stopped ({sent}) after s", f"{killed_after:.2f}")
     show("server: calls completed when the kill was decided", seen)
     show("server: calls completed (delivered) for the first run", len(first_calls))
     show("cache after the kill: integrity_check", crash["integrity"])

@@ -29,6 +29,7 @@ from ._options import HonestyConfig
 from ._progress import ProgressLines
 from ._runner import CaseResult, CaseRun, Runner
 from ._terminal_stats import CASE_NODEID_PREFIX, QuietPhaseReports
+from ._termination import GracefulTermination
 from .backends import Backend, BackendOptions, BackendUnavailable
 from .backends._registry import BackendRegistry
 from .cache import Cache, CacheError
@@ -138,7 +139,14 @@ class HonestySession:
         if config.pluginmanager.hasplugin("xdist") and not _is_xdist_worker(config):
             self._xdist = XdistCoordination(settings, self.run_id)
             config.pluginmanager.register(self._xdist, "honesty-xdist")
+        self._termination = GracefulTermination(self._stop_new_calls_soon)
+        if not _is_xdist_worker(config) and not _is_xdist_controller(config):
+            self._termination.install()
         _ACTIVE.append(self)
+
+    def _stop_new_calls_soon(self) -> None:
+        # from a signal handler on the main thread: the engine lives on the loop's thread
+        self.loop.loop.call_soon_threadsafe(self.engine.stop_new_calls)
 
     def _make_judge_backend(self, spec: str) -> Backend:
         if spec in self.settings.models:
@@ -292,14 +300,24 @@ class HonestySession:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         progress = (ProgressLines(reporter.write_line)
                     if reporter is not None and not _is_xdist_worker(self.config) else None)
-        if own:
-            self.loop.run(self.runner.run_all(own, on_done=progress))
-        if len(own) < len(runs):
-            # the other workers' shares, mostly cache hits by now; what is still
-            # unclaimed is done here, what is claimed is waited for
-            self.loop.run(self.runner.run_all(runs))
+        with self._termination.armed():
+            if own:
+                self.loop.run(self.runner.run_all(own, on_done=progress))
+            if len(own) < len(runs) and not self._termination.requested:
+                # the other workers' shares, mostly cache hits by now; what is still
+                # unclaimed is done here, what is claimed is waited for
+                self.loop.run(self.runner.run_all(runs))
         if progress is not None:
             progress.finish()
+        if self._termination.requested:
+            not_made = sum(1 for r in self.runner.results.values()
+                           if r.error is not None and r.error.startswith("CallsStopped"))
+            pytest.exit(
+                f"pytest-honesty: terminated (SIGTERM): the calls in flight were finished "
+                f"and stored; {not_made} of {len(runs)} cases were not completed. Run the "
+                "same command again to go on from the cache.",
+                returncode=pytest.ExitCode.INTERRUPTED,
+            )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -353,6 +371,7 @@ class HonestySession:
 
         if self in _ACTIVE:
             _ACTIVE.remove(self)
+        self._termination.uninstall()
         try:
             self.loop.run(close_all())
             self.loop.run(self.engine.aclose())

@@ -50,6 +50,7 @@ from .types import Completion, Message, SamplingParams, Verdict
 
 __all__ = [
     "CallRejected",
+    "CallsStopped",
     "Engine",
     "EngineError",
     "EngineStats",
@@ -100,6 +101,11 @@ class RetriesExhausted(EngineError):
 
 class CallRejected(EngineError):
     """The backend raised a permanent error (bad request, auth, policy...)."""
+
+
+class CallsStopped(BackendError):
+    """The engine starts no more calls: the run is shutting down (see
+    :meth:`Engine.stop_new_calls`). The call was not made; a rerun makes it."""
 
 
 @dataclass
@@ -244,6 +250,7 @@ class Engine:
         # read-only lookup before a claim is skipped: ``acquire`` finds a stored
         # result inside its transaction anyway, so only a round trip is saved.
         self._hit_rate = 1.0
+        self._stopped = False
 
     def attach_cache(self, cache: Cache) -> None:
         """Use ``cache`` from now on, for an engine built without one, before its first
@@ -509,6 +516,16 @@ class Engine:
             if hit is not None:
                 return hit
 
+    def stop_new_calls(self) -> None:
+        """Start no backend call from now on (call on the engine's loop): the calls in
+        flight finish and are stored as usual; every caller still waiting for a slot,
+        a claim or a retry gets :class:`CallsStopped` instead. For a graceful shutdown."""
+        self._stopped = True
+
+    def _check_not_stopped(self, backend: Backend) -> None:
+        if self._stopped:
+            raise CallsStopped(f"{backend.name}: not called, the run is shutting down")
+
     async def _attempts(
         self,
         key: str,
@@ -523,7 +540,10 @@ class Engine:
         rate_limited = 0
         attempts = 0
         while True:
+            self._check_not_stopped(backend)
             with _Slot(limiter, await limiter.acquire()) as slot:
+                # the wait for a slot may have outlasted the run
+                self._check_not_stopped(backend)
                 attempts += 1
                 self.stats.calls += 1
                 started = time.perf_counter()
@@ -620,6 +640,8 @@ class Engine:
         self.stats.claim_waits += 1
         delay = self.poll_interval_s
         while True:
+            if self._stopped:
+                raise CallsStopped("not waited for: the run is shutting down")
             if _owner_is_dead(claim.owner):
                 self.stats.takeovers += 1
                 return None, claim.owner

@@ -10,6 +10,8 @@ rerun repeats those and nothing else.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -63,7 +65,7 @@ def test_kill_9_half_way_then_rerun_gives_the_uninterrupted_report(
             server.wait_for(calls // 2)
             kill_group(proc)  # SIGKILL to the whole group
             assert proc.returncode == -9
-            at_kill = server.settled()  # replies to the dead client's last calls included
+            at_kill = server.settled()  # replies delivered before the kill
             stored = _stored_completions(tmp_path / "cache-b")
             rerun = run_pytest(args(server, "cache-b"), tmp_path / "b",
                                report_dir=tmp_path / "report-b")
@@ -96,3 +98,29 @@ def test_kill_9_half_way_then_rerun_gives_the_uninterrupted_report(
     figure("crash: answered but not yet stored at the kill (re-issued)", lost_in_flight)
     figure("crash: calls made by the rerun", engine["completed"])
     figure("crash: claims of the dead run taken over", engine["takeovers"])
+
+
+def test_sigterm_half_way_finishes_the_calls_in_flight_and_loses_none(tmp_path: Path) -> None:
+    # What CI services send before SIGKILL: the run starts no new call, finishes and
+    # stores those in flight, and ends as interrupted; the rerun repeats no call.
+    calls = 2 * len(load_case_files(bundled_case_files()))
+    args = [f"--honesty-concurrency={CONCURRENCY}", f"--honesty-cache-dir={tmp_path / 'cache'}",
+            "-q"]
+    with ServerProcess(tmp_path / "server", *PACE) as server:
+        proc = start_pytest([*plugin_args(server.base_url), *args], tmp_path / "run")
+        server.wait_for(calls // 4)
+        os.kill(proc.pid, signal.SIGTERM)
+        stopped = finish(proc, tmp_path / "run", timeout_s=60)
+        at_stop = server.settled()
+        stored = _stored_completions(tmp_path / "cache")
+        rerun = run_pytest([*plugin_args(server.base_url), *args], tmp_path / "run")
+        final = server.stop()
+
+    assert stopped.returncode == 2, stopped.output[-3000:]
+    assert "terminated (SIGTERM): the calls in flight were finished and stored" in stopped.output
+    delivered = sum(at_stop["completed_calls"].values())
+    assert calls // 4 <= delivered < calls, "the signal did not land mid-run"
+    assert stored == delivered, "a reply the stopped run received was not stored"
+    assert rerun.returncode in (0, 1), rerun.output[-3000:]
+    assert final["unique_completed_calls"] == calls
+    assert final["repeated_completed_calls"] == 0

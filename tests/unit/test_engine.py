@@ -32,7 +32,13 @@ from pytest_honesty.backends import (
     TransientError,
 )
 from pytest_honesty.cache import Cache, verdict_key
-from pytest_honesty.engine import CallRejected, Engine, RetriesExhausted, RetryPolicy
+from pytest_honesty.engine import (
+    CallRejected,
+    CallsStopped,
+    Engine,
+    RetriesExhausted,
+    RetryPolicy,
+)
 from pytest_honesty.types import (
     Case,
     Category,
@@ -654,6 +660,42 @@ def test_interrupted_run_then_rerun_reissues_no_completed_call(cache: Cache) -> 
     assert not done_before & set(second.calls), "a completed call was issued again"
     assert done_before | set(second.calls) == set(prompts)
     assert [r.text for r in results] == [f"answer to {p}" for p in prompts]
+
+
+def test_stopping_new_calls_finishes_and_stores_those_in_flight(cache: Cache) -> None:
+    # A graceful shutdown: the calls already sent are waited for and stored, nothing
+    # else is started, and a rerun makes exactly the calls that were not made.
+    prompts = [f"q{i}" for i in range(20)]
+    first = FakeBackend(latency=0.2)
+
+    async def stopped() -> list[Completion | BaseException]:
+        engine = Engine(cache=cache, concurrency=4)
+        task = asyncio.ensure_future(asyncio.gather(
+            *(engine.complete(first, user(p), PARAMS) for p in prompts),
+            return_exceptions=True,
+        ))
+        while len(first.calls) < 4:
+            await asyncio.sleep(0.005)
+        engine.stop_new_calls()
+        results = await task
+        await engine.aclose()
+        return results
+
+    results = run(stopped())
+    answered = [r for r in results if isinstance(r, Completion)]
+    refused = [r for r in results if isinstance(r, CallsStopped)]
+    assert len(answered) == len(first.calls) == len(first.completed) == 4
+    assert len(refused) == 16 and "shutting down" in str(refused[0])
+    assert cache.counts()["completions"] == 4 and cache.counts()["claims"] == 0
+
+    second = FakeBackend()
+
+    async def rerun() -> None:
+        async with Engine(cache=cache, concurrency=4) as engine:
+            await asyncio.gather(*(engine.complete(second, user(p), PARAMS) for p in prompts))
+
+    run(rerun())
+    assert sorted(second.calls) == sorted(set(prompts) - set(first.calls))
 
 
 def test_cancelling_one_sharer_leaves_the_other_its_result() -> None:
