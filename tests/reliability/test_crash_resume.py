@@ -100,7 +100,9 @@ def test_kill_9_half_way_then_rerun_gives_the_uninterrupted_report(
     figure("crash: claims of the dead run taken over", engine["takeovers"])
 
 
-def test_sigterm_half_way_finishes_the_calls_in_flight_and_loses_none(tmp_path: Path) -> None:
+def test_sigterm_half_way_finishes_the_calls_in_flight_and_loses_none(
+    tmp_path: Path, figure: Figure
+) -> None:
     # What CI services send before SIGKILL: the run starts no new call, finishes and
     # stores those in flight, and ends as interrupted; the rerun repeats no call.
     calls = 2 * len(load_case_files(bundled_case_files()))
@@ -124,3 +126,5 @@ def test_sigterm_half_way_finishes_the_calls_in_flight_and_loses_none(tmp_path: 
     assert rerun.returncode in (0, 1), rerun.output[-3000:]
     assert final["unique_completed_calls"] == calls
     assert final["repeated_completed_calls"] == 0
+    figure("sigterm: calls delivered to the stopped run / stored by it", f"{delivered}/{stored}")
+    figure("sigterm: calls made by the rerun", final["unique_completed_calls"] - delivered)
