@@ -36,6 +36,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    # before pytest's own hook reads testpaths and loads conftests from the rootdir
+    from ._rootdir import redo_setup_if_misled
+
+    redo_setup_if_misled(early_config, args)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
