@@ -167,3 +167,20 @@ def test_the_projects_ini_settings_apply_with_the_space_form(
     # the assertion was rewritten: pytest explains the difference
     result.stdout.fnmatch_lines(["*At index 1 diff: 2 != 3*"])
     assert result.parseoutcomes() == {"passed": 2, "failed": 1}
+
+
+def test_a_pytest_that_cannot_be_corrected_gets_the_equals_form_named(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, data: Path,
+) -> None:
+    from pytest_honesty import _rootdir
+
+    def changed_internals(config: pytest.Config) -> None:
+        raise AttributeError("'Config' object has no attribute '_inicfg'")
+
+    monkeypatch.setattr(_rootdir, "_determine_setup", changed_internals)
+    pytester.makefile(".ini", pytest=INI)
+    honeset = _honeset(pytester, data)
+    result = pytester.runpytest("--collect-only", "--honeset", str(honeset))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-honesty: pytest took {honeset} for a test path*"
+                                 f"write the option with '=': --honeset={honeset}"])
