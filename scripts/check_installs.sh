@@ -13,8 +13,13 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 FLAVOURS=${FLAVOURS:-bare openai anthropic local}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/honesty-installs.XXXXXX")
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 started=$SECONDS
+cleanup() {
+  local t0=$SECONDS
+  rm -rf "$WORK"
+  echo "work folder removed in $((SECONDS - t0)) s; whole check $((SECONDS - started)) s"
+}
+[ "${KEEP:-0}" = 1 ] || trap cleanup EXIT
 
 # -- the wheel, once ------------------------------------------------------------------
 "$PYTHON" -m venv "$WORK/build-venv"
