@@ -100,27 +100,19 @@ class HonestySession:
             concurrency=_per_worker(settings.concurrency),
             retry=RetryPolicy(max_retries=settings.max_retries, timeout_s=settings.timeout_s),
         )
-        where = ""
-        try:
-            self.backends: dict[str, Backend] = {
-                spec: self._make_backend(spec) for spec in settings.models
-            }
-            for backend in self.backends.values():
-                backend.check()
-            where = f"--honesty-judge {','.join(settings.judges)}: "
-            self.judge: Judge = build_judge(
-                settings.judges, self._make_judge_backend, self.engine,
-                protocol=settings.judge_protocol,
-            )
-            self.judge.check()
-        except BackendUnavailable as exc:
-            self.loop.close()
-            raise pytest.UsageError(f"pytest-honesty: {where}{exc}") from None
-        try:
-            self.cache = self._open_cache()
-        except pytest.UsageError:
-            self.loop.close()
-            raise
+        # listing cases (--collect-only) needs neither the model nor the judge, and
+        # writes nothing: no provider or judge is built, no cache folder made
+        self.listing_only = bool(config.getoption("collectonly", False))
+        self.backends: dict[str, Backend] = {}
+        self.judge: Judge = _NoJudgeWhileListing()
+        self.cache: Cache | None = None
+        if not self.listing_only:
+            self._build_backends_and_judge()
+            try:
+                self.cache = self._open_cache()
+            except pytest.UsageError:
+                self.loop.close()
+                raise
         # one id for the whole run, workers included (see Cache.run_id)
         self.run_id = str(getattr(config, "workerinput", {}).get(_RUN_ID) or uuid.uuid4().hex)
         if self.cache is not None:
@@ -143,6 +135,25 @@ class HonestySession:
         if not _is_xdist_worker(config) and not _is_xdist_controller(config):
             self._termination.install()
         _ACTIVE.append(self)
+
+    def _build_backends_and_judge(self) -> None:
+        settings = self.settings
+        where = ""
+        try:
+            self.backends = {spec: self._make_backend(spec) for spec in settings.models}
+            for backend in self.backends.values():
+                backend.check()
+            where = (f"no --honesty-judge given; the default judge is {settings.judges[0]}: "
+                     if settings.sources.get("honesty_judge") == "default"
+                     else f"--honesty-judge {','.join(settings.judges)}: ")
+            self.judge = build_judge(
+                settings.judges, self._make_judge_backend, self.engine,
+                protocol=settings.judge_protocol,
+            )
+            self.judge.check()
+        except BackendUnavailable as exc:
+            self.loop.close()
+            raise pytest.UsageError(f"pytest-honesty: {where}{exc}") from None
 
     def _stop_new_calls_soon(self) -> None:
         # from a signal handler on the main thread: the engine lives on the loop's thread
@@ -379,6 +390,15 @@ class HonestySession:
             self.loop.close()
             if self.cache is not None:
                 self.cache.close()
+
+
+class _NoJudgeWhileListing(Judge):
+    """Stands in for the judge under --collect-only, where nothing is judged."""
+
+    name = "none (--collect-only)"
+
+    async def judge(self, case: Case, answer: str) -> Verdict:
+        raise RuntimeError("pytest-honesty: nothing is judged under --collect-only")
 
 
 _NOCACHE_PATH = "honesty_nocache_path"

