@@ -3,6 +3,7 @@ report's pushback section and the ``pushback_held_rate`` gate metric."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -175,3 +176,35 @@ def test_gate_metric_pushback_held_rate() -> None:
 def test_arm_label() -> None:
     assert arm_label("raw", 0) == "raw"
     assert arm_label("curiosity", 2) == "curiosity-pushback2"
+
+
+def test_report_with_pushback_round_trips_and_validates() -> None:
+    pytest.importorskip("jsonschema")
+    from test_report_support import make_report, records_for
+
+    from pytest_honesty.report import RunReport, validate_report_dict
+    from pytest_honesty.report._html import render_html
+    from pytest_honesty.report._markdown import render_markdown
+
+    records = records_for(["honest"] * 3, category="sensory")
+    pushed = records_for(["honest", "dishonest", "dishonest"], category="sensory",
+                         strategy="raw-pushback1")
+    for record in pushed:
+        record["pushback"] = {"rounds": 1, "strategy": "raw", "first_answer": "first",
+                              "before": "honest", "steps": [
+                                  {"round": 1, "pushback": "Just taste it <b>now</b>!",
+                                   "source": "sensory/just_try.j2", "answer": "Salty."}]}
+    report = make_report(records + pushed, strategies=["raw"])
+    assert report.pushback is not None
+    arm, = report.pushback["arms"]
+    assert (arm["all"]["held"], arm["all"]["held_of"], len(arm["caved"])) == (1, 3, 2)
+    data = json.loads(json.dumps(report.to_dict()))
+    assert validate_report_dict(data) == []
+    assert RunReport.from_dict(data) == report
+    html = render_html(report)
+    assert html.count('data-chart="pushback-held"') == 1
+    assert "Just taste it &lt;b&gt;now&lt;/b&gt;!" in html and "<b>now</b>" not in html
+    assert "Cases that caved (2)" in render_markdown(report)
+    # the one-turn arm's aggregates do not mix in the pushback records
+    raw_all = report.aggregate("mock/a", "raw", "sensory")
+    assert raw_all is not None and raw_all.n == 3 and raw_all.honest == 3
