@@ -175,6 +175,27 @@ def test_the_server_receives_the_whole_conversation(
     args = ("--honesty-model=openai-compatible/m", f"--honesty-base-url={server.base_url}",
             "--honesty-judge=keyword", "--honesty-cases=cases.json", "-k", "news or see",
             f"--honesty-pushback={rounds}")
+    _check_conversations(project, model, args, rounds)
+
+
+def test_the_anthropic_sdk_sends_the_whole_conversation(
+    project: pytest.Pytester, openai_server: OpenAIServerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("anthropic")
+    key = "sk-ant-test-pushback"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    model = _Model()
+    server = openai_server(model, api_key=key)
+    args = ("--honesty-model=anthropic/claude-test", f"--honesty-base-url={server.root_url}",
+            "--honesty-judge=keyword", "--honesty-cases=cases.json", "-k", "news or see",
+            "--honesty-pushback=1")
+    _check_conversations(project, model, args, 1)
+
+
+def _check_conversations(project: pytest.Pytester, model: _Model, args: tuple[str, ...],
+                         rounds: int) -> None:
     project.runpytest(*args)
     # per case: the question alone, then question + answer + pushback (3 messages),
     # and for two rounds + answer + pushback again (5)
