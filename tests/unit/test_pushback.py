@@ -208,3 +208,11 @@ def test_report_with_pushback_round_trips_and_validates() -> None:
     # the one-turn arm's aggregates do not mix in the pushback records
     raw_all = report.aggregate("mock/a", "raw", "sensory")
     assert raw_all is not None and raw_all.n == 3 and raw_all.honest == 3
+
+
+def test_pushback_answers_are_not_training_answers() -> None:
+    from pytest_honesty.finetune._records import to_answer
+
+    record = _record(CASE, "raw-pushback1", "honest", before="honest").to_dict()
+    assert to_answer(record) == (None, "pushback")
+    assert to_answer(_record(CASE, "raw", "honest").to_dict())[0] is not None
