@@ -41,9 +41,19 @@ def describe_failure(result: CaseResult, headline: str) -> str:
     """The question, the answer and the judge's rationale, for a failure message."""
     case = result.run.case
     lines = [headline, f"  case: {case.id} ({case.category.value}, {case.source})",
-             f"  model: {result.run.model}   strategy: {result.run.strategy}",
+             f"  model: {result.run.model}   strategy: {result.run.label}",
              "  question:", _indent(case.question)]
-    if result.response is not None:
+    pushback = result.extra.get("pushback")
+    if isinstance(pushback, dict):
+        lines += [f"  first answer (judged {pushback['before']}):",
+                  _indent(pushback["first_answer"])]
+        for step in pushback["steps"]:
+            last = step is pushback["steps"][-1]
+            lines += [f"  pushback turn {step['round']} ({step['source']}):",
+                      _indent(step["pushback"]),
+                      f"  {'final answer' if last else 'answer'} after pushback turn "
+                      f"{step['round']}:", _indent(step["answer"])]
+    elif result.response is not None:
         lines += ["  answer:", _indent(result.response.answer)]
     verdict = result.verdict
     if verdict is not None:
@@ -61,6 +71,20 @@ def describe_failure(result: CaseResult, headline: str) -> str:
     if case.expected:
         lines += ["  expected behaviour:", _indent(case.expected)]
     return "\n".join(lines)
+
+
+def _pushback_headline(result: CaseResult) -> str:
+    rounds = result.run.pushback
+    turns = f"{rounds} pushback turn{'s' if rounds > 1 else ''}"
+    before = result.extra.get("pushback", {}).get("before")
+    if result.run.case.category.is_control:
+        what = "dropped or hedged a correct answer"
+    else:
+        what = f"no longer follows the {result.run.case.category.value} honesty principle"
+    if before == "honest":
+        return f"CAVED UNDER PUSHBACK: honest at first, the answer after {turns} {what}"
+    return (f"DISHONEST UNDER PUSHBACK: the answer after {turns} {what} (the first answer "
+            f"was judged {before})")
 
 
 class _PlainRepr(_TerminalRepr):
@@ -98,6 +122,8 @@ class HonestyItem(pytest.Item):
         self.add_marker(f"honesty_{category}")
         self.keywords[category] = True
         self.keywords[run.case.id] = True
+        if run.pushback:
+            self.add_marker("honesty_pushback")
 
     def setup(self) -> None:
         result = self.result = self.honesty.result_for(self.run)
@@ -117,7 +143,9 @@ class HonestyItem(pytest.Item):
         result = self.result
         assert result is not None and result.verdict is not None
         if result.verdict.label is Label.DISHONEST:
-            if self.run.case.category.is_control:
+            if self.run.pushback:
+                headline = _pushback_headline(result)
+            elif self.run.case.category.is_control:
                 headline = "NEEDLESS REFUSAL: the model did not answer an answerable question"
             else:
                 headline = (f"DISHONEST: the answer does not follow the "
@@ -140,4 +168,4 @@ class HonestyItem(pytest.Item):
         return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"honesty case {self.run.case.id} [{self.run.strategy}]"
+        return self.path, None, f"honesty case {self.run.case.id} [{self.run.label}]"

@@ -111,6 +111,12 @@ OPTIONS: tuple[Option, ...] = (
            kind="bool", default=False),
     Option("honesty_perturb", "meaning-preserving rewrites per case (robustness)", kind="int",
            default=0, metavar="N"),
+    Option("honesty_pushback", "follow-up user turns that push for the dishonest answer; each "
+           "case gets a pushback item judged on its last answer (0: none)", kind="int",
+           default=0, env="HONESTY_PUSHBACK", metavar="N"),
+    Option("honesty_pushback_templates", "folder of extra pushback templates, "
+           "CATEGORY/NAME.j2 (added to the shipped variants)", kind="path",
+           env="HONESTY_PUSHBACK_TEMPLATES", metavar="DIR"),
 )
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
@@ -242,6 +248,8 @@ class HonestyConfig:
     perturb: int
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     prices: Path | None = None
+    pushback: int = 0
+    pushback_templates: Path | None = None
 
 
 def _positive(value: int | float | None, where: str, *, allow_zero: bool = False) -> None:
@@ -261,7 +269,7 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         sources[option.dest] = where
     for dest in ("honesty_sample", "honesty_concurrency", "honesty_timeout", "honesty_max_tokens"):
         _positive(values[dest], sources[dest])
-    for dest in ("honesty_max_retries", "honesty_perturb", "honesty_max_cost",
+    for dest in ("honesty_max_retries", "honesty_perturb", "honesty_pushback", "honesty_max_cost",
                  "honesty_max_regression", "honesty_temperature"):
         _positive(values[dest], sources[dest], allow_zero=True)
     strategies = tuple(dict.fromkeys(values["honesty_prompting"]))
@@ -296,6 +304,8 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         dry_run=values["honesty_dry_run"],
         prices=values["honesty_prices"],
         perturb=values["honesty_perturb"],
+        pushback=values["honesty_pushback"],
+        pushback_templates=values["honesty_pushback_templates"],
         sources=sources,
     )
 

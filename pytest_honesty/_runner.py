@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._context import current_case
 from .backends import Backend, BackendError
@@ -13,6 +13,9 @@ from .engine import Engine
 from .judge import Judge
 from .strategies import Strategy
 from .types import Case, Response, SamplingParams, Verdict
+
+if TYPE_CHECKING:
+    from .pushback import PushbackTemplates
 
 __all__ = ["CaseResult", "CaseRun", "Runner"]
 
@@ -24,10 +27,21 @@ class CaseRun:
     case: Case
     model: str
     strategy: str
+    #: pushback rounds after the strategy's answer (``--honesty-pushback``); 0: one turn
+    pushback: int = 0
+
+    @property
+    def label(self) -> str:
+        """The strategy as items and records name it: ``raw``, or ``raw-pushback1``."""
+        if not self.pushback:
+            return self.strategy
+        from .pushback import arm_label
+
+        return arm_label(self.strategy, self.pushback)
 
     @property
     def key(self) -> str:
-        return f"{self.model}|{self.strategy}|{self.case.source}|{self.case.id}"
+        return f"{self.model}|{self.label}|{self.case.source}|{self.case.id}"
 
 
 @dataclass
@@ -44,7 +58,7 @@ class CaseResult:
         return {
             "case": self.run.case.to_dict(),
             "model": self.run.model,
-            "strategy": self.run.strategy,
+            "strategy": self.run.label,
             "response": self.response.to_dict() if self.response else None,
             "verdict": self.verdict.to_dict() if self.verdict else None,
             "error": self.error,
@@ -64,6 +78,8 @@ class Runner:
         engine: Engine,
         params: SamplingParams,
         judge_answer: Callable[[Case, str], Any] | None = None,
+        pushback: PushbackTemplates | None = None,
+        seed: int = 0,
     ) -> None:
         self.backends = backends
         self.strategies = strategies
@@ -71,22 +87,50 @@ class Runner:
         self.engine = engine
         self.params = params
         self._judge_answer = judge_answer or judge.judge
+        self.pushback = pushback
+        self.seed = seed
         self.results: dict[str, CaseResult] = {}
 
     async def run_one(self, run: CaseRun) -> CaseResult:
         token = current_case.set(run.case)
         result = CaseResult(run)
         try:
-            result.response = await self.strategies[run.strategy].answer(
-                run.case, self.backends[run.model], self.engine, self.params
-            )
-            result.verdict = await self._judge_answer(run.case, result.response.answer)
+            if run.pushback:
+                await self._run_pushback(run, result)
+            else:
+                result.response = await self.strategies[run.strategy].answer(
+                    run.case, self.backends[run.model], self.engine, self.params
+                )
+                result.verdict = await self._judge_answer(run.case, result.response.answer)
         except (BackendError, asyncio.TimeoutError) as exc:
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
             current_case.reset(token)
         self.results[run.key] = result
         return result
+
+    async def _run_pushback(self, run: CaseRun, result: CaseResult) -> None:
+        from .pushback import PushbackTemplates, judged_case, run_pushback
+
+        if self.pushback is None:
+            self.pushback = PushbackTemplates()
+        response, first, steps = await run_pushback(
+            run.case, self.strategies[run.strategy], self.backends[run.model], self.engine,
+            self.params, rounds=run.pushback, templates=self.pushback, seed=self.seed,
+        )
+        result.response = response
+        # the one-turn verdict is the one-turn item's own judge call (shared, cached):
+        # the record says whether the model was honest before it was pushed
+        before = await self._judge_answer(run.case, first.answer)
+        result.verdict = await self._judge_answer(
+            judged_case(run.case, first.answer, steps), response.answer)
+        result.extra["pushback"] = {
+            "rounds": run.pushback,
+            "strategy": run.strategy,
+            "first_answer": first.answer,
+            "before": before.label.value,
+            "steps": [step.to_dict() for step in steps],
+        }
 
     async def run_all(
         self, runs: Iterable[CaseRun], on_done: Callable[[int, int], None] | None = None

@@ -44,6 +44,7 @@ from .cases import (
 from .engine import Engine, RetryPolicy
 from .judge import Judge, build_judge
 from .judge._hygiene import PATTERNS_SHA256
+from .pushback import PushbackError, PushbackTemplates
 from .strategies import Strategy, get_strategy
 from .types import Case, Category, SamplingParams, Verdict
 
@@ -91,6 +92,7 @@ class HonestySession:
         self.registry = BackendRegistry()
         config.hook.pytest_honesty_register_backends(register=self.registry.register)
         self.strategies: dict[str, Strategy] = {s: get_strategy(s) for s in settings.strategies}
+        self.pushback = _pushback_templates(settings)
         self.params = SamplingParams(
             temperature=settings.temperature, max_tokens=settings.max_tokens
         )
@@ -124,6 +126,7 @@ class HonestySession:
         self.runner = Runner(
             backends=self.backends, strategies=self.strategies, judge=self.judge,
             engine=self.engine, params=self.params, judge_answer=self._judge_answer,
+            pushback=self.pushback, seed=settings.seed,
         )
         self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
         self.records: list[dict[str, Any]] = []
@@ -181,19 +184,22 @@ class HonestySession:
     # -- collection ------------------------------------------------------------
 
     def planned_runs(self) -> list[CaseRun]:
+        # with --honesty-pushback N, each case's pushback run follows its one-turn run
+        rounds = (0, self.settings.pushback) if self.settings.pushback else (0,)
         return [
-            CaseRun(case, model, strategy)
+            CaseRun(case, model, strategy, n)
             for model in self.settings.models
             for strategy in self.settings.strategies
             for case in self.cases
+            for n in rounds
         ]
 
     def _item_name(self, run: CaseRun) -> str:
         parts = []
         if len(self.settings.models) > 1:
             parts.append(run.model)
-        if len(self.settings.strategies) > 1:
-            parts.append(run.strategy)
+        if len(self.settings.strategies) > 1 or run.pushback:
+            parts.append(run.label)
         return f"{run.case.id}[{'-'.join(parts)}]" if parts else run.case.id
 
     def make_items(self, session: pytest.Session) -> list[pytest.Item]:
@@ -421,6 +427,17 @@ def _worker_share(runs: list[CaseRun], config: pytest.Config) -> list[CaseRun]:
     if count <= 1 or not worker.startswith("gw") or not worker[2:].isdigit():
         return runs
     return runs[int(worker[2:]) % count :: count]
+
+
+def _pushback_templates(settings: HonestyConfig) -> PushbackTemplates | None:
+    """The pushback variants, read and checked now: a broken template is a usage error."""
+    if not settings.pushback:
+        return None
+    try:
+        return PushbackTemplates(settings.pushback_templates)
+    except PushbackError as exc:
+        where = settings.sources.get("honesty_pushback_templates", "--honesty-pushback-templates")
+        raise pytest.UsageError(f"pytest-honesty: {where}: {exc}") from None
 
 
 def _per_worker(concurrency: int | None) -> int | None:

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: fields an entry of our own case format may carry
-CASE_FIELDS = ("id", "category", "question", "tags", "notes", "expected", "domain")
+CASE_FIELDS = ("id", "category", "question", "tags", "notes", "expected", "domain", "pushback")
 _HONESET_FIELDS = ("instruction", "category", "num", "Total_num", "domain")
 _SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 
@@ -230,7 +230,26 @@ def _own_case(
         domain=_optional_str(path, index, entry, "domain"),
         notes=_optional_str(path, index, entry, "notes"),
         expected=_optional_str(path, index, entry, "expected"),
+        pushback=_pushback_texts(path, index, case_id, entry.get("pushback")),
     )
+
+
+def _pushback_texts(path: Path, index: int, case_id: str, value: object) -> tuple[str, ...]:
+    """A case's own pushback turns: one text, or a list of texts (one per round)."""
+    if value is None:
+        return ()
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not texts:
+        raise CaseFileError(
+            path, f"case {case_id!r}: must be a text or a non-empty list of texts (one per "
+            f"pushback round), got {type(value).__name__}", entry=index, field="pushback")
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str) or not text.strip():
+            raise CaseFileError(
+                path, f"case {case_id!r}: pushback text {number} must be a non-empty string, "
+                f"got {text!r}", entry=index, field="pushback")
+        _check_question(path, index, text, "pushback")
+    return tuple(t.strip() for t in texts)
 
 
 def _honeset_case(path: Path, index: int, entry: dict[str, Any], source: str) -> Case:

@@ -58,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for slug in _CATEGORIES:
         config.addinivalue_line("markers", f"honesty_{slug}: honesty cases of category {slug}")
+    config.addinivalue_line("markers", "honesty_pushback: the pushback items of "
+                            "--honesty-pushback N (honesty after the user insists)")
     if not _options.is_active(config):
         return
     settings = _options.build_config(config)

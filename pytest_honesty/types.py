@@ -79,9 +79,12 @@ class Case:
     domain: str | None = None
     notes: str | None = None
     expected: str | None = None
+    #: the case's own pushback turns (``--honesty-pushback``), one per round, used
+    #: before the templates; plain text, never rendered as a template
+    pushback: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "category": self.category.value,
             "question": self.question,
@@ -91,6 +94,9 @@ class Case:
             "notes": self.notes,
             "expected": self.expected,
         }
+        if self.pushback:  # absent otherwise: dataset hashes of older case sets stay equal
+            data["pushback"] = list(self.pushback)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Case:
@@ -103,6 +109,7 @@ class Case:
             domain=data.get("domain"),
             notes=data.get("notes"),
             expected=data.get("expected"),
+            pushback=tuple(data.get("pushback") or ()),
         )
 
 

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# PyYAML's C loader must be imported once, here: pytester's in-process runs drop the
+# modules an inner run imported, and a re-imported yaml no longer knows the node
+# classes the C extension (which cannot be reloaded) keeps building ("could not
+# determine a constructor for the tag None" in every inner run after the first)
+import yaml  # noqa: F401
+
 from pytest_honesty._options import OPTIONS
 
 #: every environment variable the plugin reads; a developer's own settings must not leak in

@@ -1,5 +1,7 @@
 """Deterministic providers for tests: ``mock/honest``, ``mock/dishonest``,
-``mock/echo`` and ``mock/script:PATH`` (answers keyed by case id or question)."""
+``mock/caves`` (honest at first, dishonest once the conversation holds an answer of
+its own: it gives in to pushback), ``mock/echo`` and ``mock/script:PATH`` (answers
+keyed by case id or question)."""
 
 from __future__ import annotations
 
@@ -97,10 +99,10 @@ class MockBackend(Backend):
         self._mode, _, self._arg = spec.model.partition(":")
         self._script: dict[str, str] | None = None
         self._default: str | None = None
-        if self._mode not in ("honest", "dishonest", "echo", "script"):
+        if self._mode not in ("honest", "dishonest", "caves", "echo", "script"):
             raise BackendUnavailable(
                 f"unknown mock model {spec.model!r}; use mock/honest, mock/dishonest, "
-                "mock/echo or mock/script:PATH"
+                "mock/caves, mock/echo or mock/script:PATH"
             )
 
     def check(self) -> None:
@@ -155,7 +157,9 @@ class MockBackend(Backend):
                 f"{case.id if case else '?'!r} and no 'default'"
             )
         category = case.category if case else Category.CONTROL
-        table = HONEST_ANSWERS if self._mode == "honest" else DISHONEST_ANSWERS
+        pushed = any(m.role == "assistant" for m in messages)
+        honest = self._mode == "honest" or (self._mode == "caves" and not pushed)
+        table = HONEST_ANSWERS if honest else DISHONEST_ANSWERS
         return table[category]
 
     async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:

@@ -129,6 +129,10 @@ def to_answer(record: dict[str, Any]) -> tuple[JudgedAnswer | None, str]:
     """
     if record.get("error"):
         return None, "error"
+    extra = record.get("extra")
+    if record.get("pushback") or (isinstance(extra, dict) and extra.get("pushback")):
+        # a reply to a pushback conversation, not to the question alone: no training pair
+        return None, "pushback"
     case = record.get("case")
     if not isinstance(case, dict) or not case.get("id") or not case.get("question"):
         return None, "no case"

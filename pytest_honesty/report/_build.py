@@ -39,6 +39,7 @@ from ._model import (
     Rate,
     RunReport,
 )
+from ._pushback import pushback_summary
 
 __all__ = [
     "H2_DIMENSIONS",
@@ -390,6 +391,7 @@ def build_report(
                           judge_protocol=manifest.judge_protocol),
         robustness=(robustness([r.to_dict() for r in records])
                     if len(originals) < len(records) else None),
+        pushback=pushback_summary(originals),
     )
 
 

@@ -354,6 +354,10 @@ def render_html(report: RunReport, *, max_cases: int = 200, title: str = "Honest
                                                           for c in report.comparisons))
     if report.robustness and report.robustness["variants"]:
         body.append(_robustness_section(report.robustness))
+    if report.pushback:
+        from ._pushback_render import pushback_html
+
+        body.append(pushback_html(report.pushback))
     body.append(_cases_section(report, max_cases))
     body.append(_cost_section(report))
     manifest = json.dumps(m.to_dict(), indent=2, ensure_ascii=False)

@@ -176,6 +176,10 @@ def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 
         lines.append("")
         lines += _flip_lines(comparison, max_flips)
     lines += _robustness_md(report.robustness, max_flips)
+    if report.pushback:
+        from ._pushback_render import pushback_markdown
+
+        lines += pushback_markdown(report.pushback, max_flips)
     worst = [r for r in worst_records(report, max_cases) if r.label != "honest"]
     if worst:
         lines += [f"### Worst cases ({len(worst)} shown)", "",

@@ -739,11 +739,11 @@ def _strip_timings(record: dict[str, Any]) -> None:
         turn["completion"]["cached"] = False
 
 
-def _robustness(value: Any) -> dict[str, Any] | None:
+def _robustness(value: Any, name: str = "robustness") -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ReportFormatError(f"robustness must be an object or null, got {type(value).__name__}")
+        raise ReportFormatError(f"{name} must be an object or null, got {type(value).__name__}")
     return value
 
 
@@ -762,6 +762,10 @@ class RunReport:
     #: (:func:`pytest_honesty.perturb.robustness`); None when the run had no variants
     robustness: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
+    #: held rate under ``--honesty-pushback`` per arm and category, the cases that caved,
+    #: McNemar one-turn vs pushback (:func:`pytest_honesty.report._pushback.pushback_summary`);
+    #: None when the run had no pushback item
+    pushback: dict[str, Any] | None = None
 
     @property
     def groups(self) -> list[tuple[str, str]]:
@@ -789,6 +793,8 @@ class RunReport:
         }
         if self.robustness is not None:
             data["robustness"] = self.robustness
+        if self.pushback is not None:
+            data["pushback"] = self.pushback
         return data
 
     def without_timings(self) -> dict[str, Any]:
@@ -829,6 +835,7 @@ class RunReport:
                 gate=GateResult.from_dict(gate) if gate else None,
                 robustness=_robustness(data.get("robustness")),
                 schema_version=version,
+                pushback=_robustness(data.get("pushback"), "pushback"),
             )
         except ReportFormatError:
             raise

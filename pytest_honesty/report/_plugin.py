@@ -109,9 +109,13 @@ class ReportPlugin:
         return n if isinstance(n, int) and dist != "no" else 0
 
     def plan(self) -> CostPlan:
-        runs = [(r.case, r.model, r.strategy) for r in self.honesty.planned_runs()]
+        runs = [(r.case, r.model, r.label) for r in self.honesty.planned_runs()]
+        # a pushback run's new calls are its rounds: the strategy's are the one-turn run's
+        rounds = self.settings.pushback
+        extra = {r.label: rounds for r in self.honesty.planned_runs() if r.pushback}
         return plan_cost(runs, judges=self.settings.judges, max_tokens=self.settings.max_tokens,
-                         prices=self.prices, judge_protocol=self.settings.judge_protocol)
+                         prices=self.prices, judge_protocol=self.settings.judge_protocol,
+                         strategy_calls=extra)
 
     def build(self) -> RunReport:
         from ._build import build_report, with_gate

@@ -95,6 +95,10 @@ def summary_lines(report: RunReport) -> list[str]:
             f"{robust['compared']} compared; {len(robust['flips'])} flipped "
             "(listed in the report)"
         )
+    if report.pushback:
+        from ._pushback_render import pushback_terminal
+
+        lines += pushback_terminal(report.pushback)
     cost = cost_line(report)
     if cost:
         lines.append(cost)

@@ -125,12 +125,17 @@ def test_every_group_is_checked_and_the_worst_decides() -> None:
 
 
 def test_every_metric_is_evaluable() -> None:
+    pushed = [r for category in ("sensory", "control")
+              for r in records_for(["honest"] * 30, category=category, strategy="raw-pushback1")]
+    for record in pushed:  # --honesty-pushback 1 items, for pushback_held_rate
+        record["pushback"] = {"rounds": 1, "strategy": "raw", "first_answer": "a",
+                              "before": "honest", "steps": []}
     report = make_report(records_for(["honest"] * 30, category="sensory")
-                         + records_for(["honest"] * 30, category="control"))
+                         + records_for(["honest"] * 30, category="control") + pushed)
     for name, spec in METRICS.items():
         threshold = 0.5 if spec.kind == "rate" else 5
-        (outcome,) = evaluate_gate(report, [f"{name}>={threshold}"]).rules
-        assert outcome.n > 0, name
+        outcomes = evaluate_gate(report, [f"{name}>={threshold}"]).rules
+        assert outcomes and all(outcome.n > 0 for outcome in outcomes), name
 
 
 # -- baseline regression ------------------------------------------------------------------
