@@ -301,6 +301,7 @@ class Engine:
             fingerprint=self.fingerprint(backend),
             namespace=namespace,
             context=context,
+            answers_by=backend.answers_by(messages),
         )
 
     def limiter_for(self, backend: Backend) -> AdaptiveLimiter:

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# Imported here, before any in-process pytester run: pytester drops the modules a run
+# imported when it ends, and PyYAML imported afresh by the next run meets its C
+# extension (never reloaded) still bound to the first import's node classes, so every
+# document then fails with "could not determine a constructor for the tag None".
+import yaml  # noqa: F401
+
 from pytest_honesty._options import OPTIONS
 
 #: every environment variable the plugin reads; a developer's own settings must not leak in

@@ -117,6 +117,16 @@ class Backend(abc.ABC):
         Never include API keys, tokens or other secrets: it goes into cache keys."""
         return ""
 
+    def answers_by(self, messages: Sequence[Message]) -> str:
+        """What this call's reply depends on beyond the spec, the fingerprint, the
+        messages and the sampling parameters, e.g. the id of the case being run for a
+        backend that scripts its replies by case. It goes into the call's cache key (and
+        so into the in-flight dedup): two calls with the same messages but different
+        answers must not share one reply. Empty for a real model. Called inside the
+        call's context (``pytest_honesty._context.current_case`` is set). Never put
+        secrets here."""
+        return ""
+
     @abc.abstractmethod
     async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         """Return the model's reply to a chat."""
