@@ -47,10 +47,14 @@ from .judge._hygiene import PATTERNS_SHA256
 from .strategies import Strategy, get_strategy
 from .types import Case, Category, SamplingParams, Verdict
 
-__all__ = ["RECORD_KEY", "RUN_KEY", "HonestySession"]
+__all__ = ["PROVIDER_FAILED", "RECORD_KEY", "RUN_KEY", "HonestySession"]
 
 #: user_properties key under which each test's honesty record travels
 RECORD_KEY = "honesty_record"
+#: exit status of a run stopped because a provider cannot be used (unreachable, or its
+#: key rejected): "interrupted", as for SIGTERM, not 1 (tests failed): the run ended
+#: before the end, and the next one goes on from the cache
+PROVIDER_FAILED = pytest.ExitCode.INTERRUPTED
 #: stash key holding the CaseRun of a user test marked @pytest.mark.honesty(...)
 RUN_KEY = pytest.StashKey[CaseRun]()
 
@@ -136,6 +140,7 @@ class HonestySession:
         self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
         self.records: list[dict[str, Any]] = []
         self._xdist: XdistCoordination | None = None
+        self._pytest_session: pytest.Session | None = None
         if config.pluginmanager.hasplugin("xdist") and not _is_xdist_worker(config):
             self._xdist = XdistCoordination(settings, self.run_id)
             config.pluginmanager.register(self._xdist, "honesty-xdist")
@@ -309,6 +314,7 @@ class HonestySession:
                 self.loop.run(self.runner.run_all(runs))
         if progress is not None:
             progress.finish()
+        self._stop_if_a_provider_failed()
         if self._termination.requested:
             not_made = sum(1 for r in self.runner.results.values()
                            if r.error is not None and r.error.startswith("CallsStopped"))
@@ -319,8 +325,26 @@ class HonestySession:
                 returncode=pytest.ExitCode.INTERRUPTED,
             )
 
+    def _stop_if_a_provider_failed(self) -> None:
+        """End the run with one line when a provider turned out unusable (see
+        :mod:`pytest_honesty._reachability`) instead of one error per case."""
+        failure = self.engine.provider_failure
+        if failure is None:
+            return
+        message = (f"pytest-honesty: stopped: {failure}. Nothing more was fetched; the "
+                   "answers already stored stay in the cache for the next run.")
+        if _is_xdist_worker(self.config):
+            # A worker that exits with 2 counts as crashed and is replaced (and fails the
+            # same way, 8 times over); a worker whose session says shouldstop makes the
+            # controller stop every worker and end the run as interrupted with this line.
+            if self._pytest_session is not None:
+                self._pytest_session.shouldstop = message
+            pytest.exit(message, returncode=pytest.ExitCode.TESTS_FAILED)
+        pytest.exit(message, returncode=PROVIDER_FAILED)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        self._pytest_session = session
         if not session.config.option.collectonly and not _is_xdist_controller(session.config):
             self.prefetch(session.items)
         try:

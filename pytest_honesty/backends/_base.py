@@ -12,10 +12,12 @@ from types import ModuleType
 from ..types import Completion, Message, SamplingParams
 
 __all__ = [
+    "AuthenticationFailed",
     "Backend",
     "BackendError",
     "BackendOptions",
     "BackendUnavailable",
+    "ConnectionFailed",
     "ModelSpec",
     "PermanentError",
     "RateLimited",
@@ -49,8 +51,19 @@ class RateLimited(TransientError):
     """HTTP 429: retry after ``retry_after`` seconds when the server says so."""
 
 
+class ConnectionFailed(TransientError):
+    """No connection to the provider at all (DNS failure, connection refused, no
+    route). Retried like any transient error; a few in a row with no success and the
+    engine stops the run (see :mod:`pytest_honesty._reachability`)."""
+
+
 class PermanentError(BackendError):
     """A failure that a retry cannot fix (400, 401, content policy...)."""
+
+
+class AuthenticationFailed(PermanentError):
+    """The provider rejected the credentials (HTTP 401 or 403): every further call
+    would be rejected too, so the engine stops the run at once."""
 
 
 @dataclass(frozen=True)
