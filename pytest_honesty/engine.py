@@ -266,6 +266,8 @@ class Engine:
         self._hit_rate = 1.0
         self._stopped = False
         self._health = ProviderHealth()
+        #: output tokens of the calls the backends answered (for the progress bar)
+        self.output_tokens = 0
 
     @property
     def provider_failure(self) -> ProviderFailure | None:
@@ -617,6 +619,7 @@ class Engine:
                     slot.release(Outcome.OK)
                     self._health.succeeded(self._group(backend))
                     self.stats.completed += 1
+                    self.output_tokens += completion.output_tokens or 0
                     return replace(
                         completion,
                         retries=attempts - 1,
