@@ -69,6 +69,7 @@ def completion_key(
     fingerprint: str = "",
     namespace: str = "model",
     context: str = "",
+    answers_by: str = "",
 ) -> str:
     """The cache key of one model call.
 
@@ -77,23 +78,26 @@ def completion_key(
     adapter's path, so that moving an adapter folder keeps its cache.
     ``namespace`` separates model calls from judge calls (``"judge"``), so that
     judge results can be dropped without losing answers. ``context`` is any
-    further identity, such as a strategy or template hash.
+    further identity, such as a strategy or template hash. ``answers_by`` is the
+    backend's :meth:`Backend.answers_by` (e.g. the case id a scripted backend answers
+    by); it joins the key only when not empty, so real models' keys stay as they were.
     """
     model = ModelSpec.parse(spec) if isinstance(spec, str) else spec
-    return _digest(
-        {
-            "kind": "completion",
-            "v": KEY_VERSION,
-            "namespace": str(namespace),
-            "provider": str(model.provider),
-            "model": str(model.model),
-            "adapter": None if fingerprint else model.adapter,
-            "fingerprint": str(fingerprint),
-            "messages": [[str(m.role), str(m.content)] for m in messages],
-            "params": _normalise(params.to_dict()),
-            "context": str(context),
-        }
-    )
+    parts: dict[str, Any] = {
+        "kind": "completion",
+        "v": KEY_VERSION,
+        "namespace": str(namespace),
+        "provider": str(model.provider),
+        "model": str(model.model),
+        "adapter": None if fingerprint else model.adapter,
+        "fingerprint": str(fingerprint),
+        "messages": [[str(m.role), str(m.content)] for m in messages],
+        "params": _normalise(params.to_dict()),
+        "context": str(context),
+    }
+    if answers_by:
+        parts["answers_by"] = str(answers_by)
+    return _digest(parts)
 
 
 def verdict_key(

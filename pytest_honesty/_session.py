@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,15 @@ from ._cachekeys import verdict_key
 from ._items import HonestyCollector, HonestyItem
 from ._loop import LoopThread
 from ._options import HonestyConfig
-from ._progress import ProgressLines
+from ._progress_bar import (
+    Counters,
+    ProgressSink,
+    RunProgress,
+    WorkerFile,
+    open_display,
+    read_worker_files,
+    wait_for_workers,
+)
 from ._runner import CaseResult, CaseRun, Runner
 from ._terminal_stats import CASE_NODEID_PREFIX, QuietPhaseReports
 from ._termination import GracefulTermination
@@ -48,10 +56,14 @@ from .pushback import PushbackError, PushbackTemplates
 from .strategies import Strategy, get_strategy
 from .types import Case, Category, SamplingParams, Verdict
 
-__all__ = ["RECORD_KEY", "RUN_KEY", "HonestySession"]
+__all__ = ["PROVIDER_FAILED", "RECORD_KEY", "RUN_KEY", "HonestySession"]
 
 #: user_properties key under which each test's honesty record travels
 RECORD_KEY = "honesty_record"
+#: exit status of a run stopped because a provider cannot be used (unreachable, or its
+#: key rejected): "interrupted", as for SIGTERM, not 1 (tests failed): the run ended
+#: before the end, and the next one goes on from the cache
+PROVIDER_FAILED = pytest.ExitCode.INTERRUPTED
 #: stash key holding the CaseRun of a user test marked @pytest.mark.honesty(...)
 RUN_KEY = pytest.StashKey[CaseRun]()
 
@@ -131,6 +143,7 @@ class HonestySession:
         self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
         self.records: list[dict[str, Any]] = []
         self._xdist: XdistCoordination | None = None
+        self._pytest_session: pytest.Session | None = None
         if config.pluginmanager.hasplugin("xdist") and not _is_xdist_worker(config):
             self._xdist = XdistCoordination(settings, self.run_id)
             config.pluginmanager.register(self._xdist, "honesty-xdist")
@@ -312,20 +325,20 @@ class HonestySession:
     def prefetch(self, items: list[pytest.Item]) -> None:
         runs = self._runs_of(items)
         own = _worker_share(runs, self.config)
-        # Every answer is fetched before the first test reports; a log without these
-        # lines would show nothing for minutes. A worker's output is not shown: none there.
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        progress = (ProgressLines(reporter.write_line)
-                    if reporter is not None and not _is_xdist_worker(self.config) else None)
-        with self._termination.armed():
-            if own:
-                self.loop.run(self.runner.run_all(own, on_done=progress))
-            if len(own) < len(runs) and not self._termination.requested:
-                # the other workers' shares, mostly cache hits by now; what is still
-                # unclaimed is done here, what is claimed is waited for
-                self.loop.run(self.runner.run_all(runs))
-        if progress is not None:
-            progress.finish()
+        # Every answer is fetched before the first test reports: a bar on a terminal,
+        # lines in a log, a worker's counters to the controller (see _progress_bar)
+        progress = RunProgress(self.engine, len(own), self._progress_sink)
+        try:
+            with self._termination.armed():
+                if own:
+                    self.loop.run(self.runner.run_all(own, on_done=progress))
+                if len(own) < len(runs) and not self._termination.requested:
+                    # the other workers' shares, mostly cache hits by now; what is still
+                    # unclaimed is done here, what is claimed is waited for
+                    self.loop.run(self.runner.run_all(runs))
+        finally:
+            progress.close()
+        self._stop_if_a_provider_failed()
         if self._termination.requested:
             not_made = sum(1 for r in self.runner.results.values()
                            if r.error is not None and r.error.startswith("CallsStopped"))
@@ -336,8 +349,37 @@ class HonestySession:
                 returncode=pytest.ExitCode.INTERRUPTED,
             )
 
+    def _progress_sink(self, counters: Callable[[], Counters]) -> ProgressSink:
+        workerinput = getattr(self.config, "workerinput", None)
+        if isinstance(workerinput, dict):
+            folder = workerinput.get(_PROGRESS_DIR)
+            worker = str(workerinput.get("workerid", "gw"))
+            if folder and Path(folder).is_dir():
+                return WorkerFile(Path(folder) / f"worker-{worker}.json", counters)
+            return open_display(counters, None)  # a worker's output is never shown
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        return open_display(counters, reporter)
+
+    def _stop_if_a_provider_failed(self) -> None:
+        """End the run with one line when a provider turned out unusable (see
+        :mod:`pytest_honesty._reachability`) instead of one error per case."""
+        failure = self.engine.provider_failure
+        if failure is None:
+            return
+        message = (f"pytest-honesty: stopped: {failure}. Nothing more was fetched; the "
+                   "answers already stored stay in the cache for the next run.")
+        if _is_xdist_worker(self.config):
+            # A worker that exits with 2 counts as crashed and is replaced (and fails the
+            # same way, 8 times over); a worker whose session says shouldstop makes the
+            # controller stop every worker and end the run as interrupted with this line.
+            if self._pytest_session is not None:
+                self._pytest_session.shouldstop = message
+            pytest.exit(message, returncode=pytest.ExitCode.TESTS_FAILED)
+        pytest.exit(message, returncode=PROVIDER_FAILED)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        self._pytest_session = session
         if not session.config.option.collectonly and not _is_xdist_controller(session.config):
             self.prefetch(session.items)
         try:
@@ -408,6 +450,8 @@ class _NoJudgeWhileListing(Judge):
 
 
 _NOCACHE_PATH = "honesty_nocache_path"
+#: workerinput key of the folder where workers leave their progress counters
+_PROGRESS_DIR = "honesty_progress_dir"
 _RUN_ID = "honesty_run_id"
 #: workeroutput key of a worker's engine counters
 _ENGINE_STATS = "honesty_engine_stats"
@@ -461,11 +505,41 @@ class XdistCoordination:
         if settings.no_cache:
             folder = Path(tempfile.mkdtemp(prefix="honesty-run-"))
             self.path = folder / "honesty-cache.sqlite3"
+        #: made for the first worker (only under -n): where workers leave their counters
+        self.progress_dir: Path | None = None
+        self._display: ProgressSink | None = None
+        self._workers = 0
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[_RUN_ID] = self.run_id
         if self.path is not None:
             node.workerinput[_NOCACHE_PATH] = str(self.path)
+        if self.progress_dir is None:
+            self.progress_dir = Path(tempfile.mkdtemp(prefix="honesty-progress-"))
+        self._workers += 1
+        node.workerinput[_PROGRESS_DIR] = str(self.progress_dir)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # the workers answer every case before the first test reports: until then the
+        # controller shows the sum of their counters
+        folder = self.progress_dir
+        if folder is not None and not session.config.option.collectonly:
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            self._display = open_display(lambda: read_worker_files(folder), reporter,
+                                         polled=True)
+
+    def pytest_runtest_logreport(self) -> None:
+        # a worker runs tests only once every answer is in (it waits for the others'
+        # claims), so the first report ends the answering phase
+        self._close_display()
+
+    def _close_display(self) -> None:
+        if self._display is not None:
+            display, self._display = self._display, None
+            if self.progress_dir is not None:
+                wait_for_workers(self.progress_dir, self._workers)
+            display.close()
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", None) or {}
@@ -474,6 +548,9 @@ class XdistCoordination:
             self.worker_stats.update({str(k): int(v) for k, v in stats.items()})
 
     def pytest_unconfigure(self) -> None:
+        self._close_display()
+        if self.progress_dir is not None:
+            shutil.rmtree(self.progress_dir, ignore_errors=True)
         if self.path is not None:
             Cache.remove_files(self.path)
             shutil.rmtree(self.path.parent, ignore_errors=True)

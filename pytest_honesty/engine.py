@@ -44,7 +44,15 @@ from typing import Any
 from ._cacheworker import CacheWorker
 from ._limiter import AdaptiveLimiter, Outcome, Ticket
 from ._progress import MIN_TOTAL, Progress, make_progress
-from .backends import Backend, BackendError, RateLimited, TransientError
+from ._reachability import ProviderFailure, ProviderHealth
+from .backends import (
+    AuthenticationFailed,
+    Backend,
+    BackendError,
+    ConnectionFailed,
+    RateLimited,
+    TransientError,
+)
 from .cache import Cache, CacheError, Claim, completion_key
 from .types import Completion, Message, SamplingParams, Verdict
 
@@ -54,6 +62,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "EngineStats",
+    "ProviderUnreachable",
     "RetriesExhausted",
     "RetryPolicy",
     "make_owner",
@@ -101,6 +110,11 @@ class RetriesExhausted(EngineError):
 
 class CallRejected(EngineError):
     """The backend raised a permanent error (bad request, auth, policy...)."""
+
+
+class ProviderUnreachable(EngineError):
+    """The provider cannot be used at all (no connection, or the key was rejected):
+    the engine starts no more calls (see :attr:`Engine.provider_failure`)."""
 
 
 class CallsStopped(BackendError):
@@ -251,6 +265,15 @@ class Engine:
         # result inside its transaction anyway, so only a round trip is saved.
         self._hit_rate = 1.0
         self._stopped = False
+        self._health = ProviderHealth()
+        #: output tokens of the calls the backends answered (for the progress bar)
+        self.output_tokens = 0
+
+    @property
+    def provider_failure(self) -> ProviderFailure | None:
+        """Set when a provider was found unusable (unreachable, or its key rejected):
+        the engine then starts no more calls, and the run should end."""
+        return self._health.failure
 
     def attach_cache(self, cache: Cache) -> None:
         """Use ``cache`` from now on, for an engine built without one, before its first
@@ -301,6 +324,7 @@ class Engine:
             fingerprint=self.fingerprint(backend),
             namespace=namespace,
             context=context,
+            answers_by=backend.answers_by(messages),
         )
 
     def limiter_for(self, backend: Backend) -> AdaptiveLimiter:
@@ -563,9 +587,22 @@ class Engine:
                         self.stats.timeouts += 1
                     retry_after = self._retry_after(exc)
                     slot.release(Outcome.NEUTRAL, retry_after)
-                    if failures > self.retry.max_retries:
+                    exhausted = failures > self.retry.max_retries
+                    if isinstance(exc, ConnectionFailed):
+                        failure = self._health.connection_failed(
+                            self._group(backend), backend.name, str(exc),
+                            exhausted_after=attempts if exhausted else None)
+                        if failure is not None:
+                            self.stats.errors += 1
+                            raise self._give_up(
+                                failure, backend, namespace, key, attempts) from None
+                    if exhausted:
                         raise self._exhausted(backend, namespace, key, attempts, exc) from exc
                     delay = self._delay(failures, retry_after)
+                except AuthenticationFailed as exc:
+                    self.stats.errors += 1
+                    failure = self._health.rejected_credentials(backend.name, str(exc))
+                    raise self._give_up(failure, backend, namespace, key, attempts) from None
                 except BackendError as exc:
                     self.stats.errors += 1
                     raise CallRejected(
@@ -580,7 +617,9 @@ class Engine:
                     raise
                 else:
                     slot.release(Outcome.OK)
+                    self._health.succeeded(self._group(backend))
                     self.stats.completed += 1
+                    self.output_tokens += completion.output_tokens or 0
                     return replace(
                         completion,
                         retries=attempts - 1,
@@ -599,6 +638,20 @@ class Engine:
             async with asyncio.timeout(timeout):
                 return await backend.complete(messages, params)
         return await asyncio.wait_for(backend.complete(messages, params), timeout)
+
+    @staticmethod
+    def _group(backend: Backend) -> tuple[str, str | None]:
+        return (backend.spec.provider, backend.options.base_url)
+
+    def _give_up(
+        self, failure: ProviderFailure, backend: Backend, namespace: str, key: str, attempts: int
+    ) -> ProviderUnreachable:
+        """Stop the run's calls: the provider cannot be used (the calls in flight
+        finish and are stored; the waiting ones get CallsStopped)."""
+        self._stopped = True
+        return ProviderUnreachable(
+            str(failure), backend=backend.name, namespace=namespace, key=key, attempts=attempts
+        )
 
     def _retry_after(self, exc: BaseException) -> float | None:
         value = getattr(exc, "retry_after", None)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-# PyYAML's C loader must be imported once, here: pytester's in-process runs drop the
-# modules an inner run imported, and a re-imported yaml no longer knows the node
-# classes the C extension (which cannot be reloaded) keeps building ("could not
-# determine a constructor for the tag None" in every inner run after the first)
+# Imported here, before any in-process pytester run: pytester drops the modules a run
+# imported when it ends, and PyYAML imported afresh by the next run meets its C
+# extension (never reloaded) still bound to the first import's node classes, so every
+# document then fails with "could not determine a constructor for the tag None".
 import yaml  # noqa: F401
 
 from pytest_honesty._options import OPTIONS
@@ -19,7 +19,8 @@ from pytest_honesty._options import OPTIONS
 HONESTY_ENV = sorted(
     {o.env for o in OPTIONS if o.env}
     | {"HONESTY_MODEL", "HONESTY_JUDGE", "HONESTY_REPORT", "HONESTY_GATE",
-       "HONESTY_CACHE_DIR", "HONESTY_BASE_URL", "HONESTY_CONCURRENCY", "GITHUB_STEP_SUMMARY"}
+       "HONESTY_CACHE_DIR", "HONESTY_BASE_URL", "HONESTY_CONCURRENCY", "GITHUB_STEP_SUMMARY",
+       "HONESTY_PROGRESS"}
 )
 
 

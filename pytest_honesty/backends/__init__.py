@@ -1,10 +1,12 @@
 """Model providers. See :mod:`pytest_honesty.backends._base` for the contract."""
 
 from ._base import (
+    AuthenticationFailed,
     Backend,
     BackendError,
     BackendOptions,
     BackendUnavailable,
+    ConnectionFailed,
     ModelSpec,
     PermanentError,
     RateLimited,
@@ -13,10 +15,12 @@ from ._base import (
 )
 
 __all__ = [
+    "AuthenticationFailed",
     "Backend",
     "BackendError",
     "BackendOptions",
     "BackendUnavailable",
+    "ConnectionFailed",
     "ModelSpec",
     "PermanentError",
     "RateLimited",

@@ -12,10 +12,12 @@ from types import ModuleType
 from ..types import Completion, Message, SamplingParams
 
 __all__ = [
+    "AuthenticationFailed",
     "Backend",
     "BackendError",
     "BackendOptions",
     "BackendUnavailable",
+    "ConnectionFailed",
     "ModelSpec",
     "PermanentError",
     "RateLimited",
@@ -49,8 +51,19 @@ class RateLimited(TransientError):
     """HTTP 429: retry after ``retry_after`` seconds when the server says so."""
 
 
+class ConnectionFailed(TransientError):
+    """No connection to the provider at all (DNS failure, connection refused, no
+    route). Retried like any transient error; a few in a row with no success and the
+    engine stops the run (see :mod:`pytest_honesty._reachability`)."""
+
+
 class PermanentError(BackendError):
     """A failure that a retry cannot fix (400, 401, content policy...)."""
+
+
+class AuthenticationFailed(PermanentError):
+    """The provider rejected the credentials (HTTP 401 or 403): every further call
+    would be rejected too, so the engine stops the run at once."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,16 @@ class Backend(abc.ABC):
         """What identifies this model's outputs in the cache beyond its spec
         (e.g. a hash of adapter weights). Empty when the spec says it all.
         Never include API keys, tokens or other secrets: it goes into cache keys."""
+        return ""
+
+    def answers_by(self, messages: Sequence[Message]) -> str:
+        """What this call's reply depends on beyond the spec, the fingerprint, the
+        messages and the sampling parameters, e.g. the id of the case being run for a
+        backend that scripts its replies by case. It goes into the call's cache key (and
+        so into the in-flight dedup): two calls with the same messages but different
+        answers must not share one reply. Empty for a real model. Called inside the
+        call's context (``pytest_honesty._context.current_case`` is set). Never put
+        secrets here."""
         return ""
 
     @abc.abstractmethod

@@ -140,16 +140,37 @@ class MockBackend(Backend):
         self._default = default if isinstance(default, str) else None
         return self._script
 
+    def _script_key(self, messages: Sequence[Message]) -> str | None:
+        """The script entry this call is answered by: the case id, else the case's
+        question, else the last user message; None when none matches."""
+        case = current_case.get()
+        script = self._load_script()
+        for key in (case.id if case else None, case.question if case else None,
+                    _last_user_text(messages)):
+            if key is not None and key in script:
+                return key
+        return None
+
+    def answers_by(self, messages: Sequence[Message]) -> str:
+        # The reply depends on the case, not only on the messages: two cases with one
+        # question (an honest and a dishonest scripted answer) must not share a reply.
+        if self._mode == "script":
+            key = self._script_key(messages)
+            return "" if key is None else f"script:{key}"
+        if self._mode in ("honest", "dishonest"):
+            case = current_case.get()
+            return f"category:{case.category.value if case else Category.CONTROL.value}"
+        return ""
+
     def _answer(self, messages: Sequence[Message]) -> str:
         case = current_case.get()
         question = _last_user_text(messages)
         if self._mode == "echo":
             return question
         if self._mode == "script":
-            script = self._load_script()
-            for key in (case.id if case else None, case.question if case else None, question):
-                if key is not None and key in script:
-                    return script[key]
+            key = self._script_key(messages)
+            if key is not None:
+                return self._load_script()[key]
             if self._default is not None:
                 return self._default
             raise PermanentError(

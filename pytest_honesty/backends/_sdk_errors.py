@@ -14,13 +14,21 @@ from __future__ import annotations
 import email.utils
 import math
 import re
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ._base import BackendError, PermanentError, RateLimited, TransientError
+from ._base import (
+    AuthenticationFailed,
+    BackendError,
+    ConnectionFailed,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 
 __all__ = ["map_sdk_error", "parse_retry_after", "safe_url", "scrub"]
 
@@ -95,6 +103,15 @@ def _server_message(body: Any) -> str:
     return "" if body is None else str(body)
 
 
+def _never_connected(cause: BaseException | None) -> bool:
+    """The connection was never made (DNS failure, refused, no route), as opposed to
+    one dropped while the server was answering. httpx raises ``ConnectError`` for the
+    former (httpcore's has the same name); the OS errors are what they wrap."""
+    if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+        return True
+    return cause is not None and any(k.__name__ == "ConnectError" for k in type(cause).__mro__)
+
+
 def map_sdk_error(
     exc: BaseException,
     sdk: ModuleType,
@@ -126,14 +143,16 @@ def map_sdk_error(
         if status >= 500 or status in _RETRYABLE_4XX:
             return TransientError(message, retry_after=retry_after)
         if status in (401, 403):
-            message += " (check the API key and its permissions)"
+            return AuthenticationFailed(message + " (check the API key and its permissions)")
         return PermanentError(message)
     if isinstance(exc, sdk.APITimeoutError):
         return TransientError(f"{what} did not answer within {timeout_s:g} s")
     if isinstance(exc, sdk.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         reason = clean(f"{type(cause).__name__}: {cause}") if cause else "connection error"
-        return TransientError(f"{what}: cannot connect ({reason})")
+        if _never_connected(cause):
+            return ConnectionFailed(f"{what}: cannot connect ({reason})")
+        return TransientError(f"{what}: connection failed ({reason})")
     if isinstance(exc, sdk.APIResponseValidationError):
         return TransientError(f"{what} sent a reply that does not match the API schema")
     if isinstance(exc, sdk.APIError):

@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Responder", "ScriptedOpenAIServer", "call_key", "echo_responder"]
+__all__ = ["BucketDecision", "Responder", "ScriptedOpenAIServer", "call_key", "echo_responder"]
 
 #: request JSON (as the client sent it) -> reply text
 Responder = Callable[[dict[str, Any]], str]
@@ -93,6 +93,18 @@ def _count_tokens(text: str) -> int:
     # Whitespace words stand in for tokens: deterministic and good enough to
     # check that usage numbers travel from the wire into Completion.
     return len(text.split())
+
+
+@dataclass(frozen=True)
+class BucketDecision:
+    """One decision of the rate limit's token bucket, as the bucket saw it: the
+    bucket's own clock (``time.monotonic()``) when it decided, the tokens it held
+    before, and whether the request passed. Tests assert on these decisions, not on
+    when a busy machine got round to logging a request."""
+
+    at: float
+    tokens_before: float
+    accepted: bool
 
 
 @dataclass
@@ -212,6 +224,7 @@ class ScriptedOpenAIServer:
 
         self._bucket_tokens = max(1.0, rate_limit_rps or 0.0)
         self._bucket_stamp = time.monotonic()
+        self._bucket_log: list[BucketDecision] = []
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -313,6 +326,13 @@ class ScriptedOpenAIServer:
             return list(self._log)
 
     @property
+    def bucket_decisions(self) -> list[BucketDecision]:
+        """Every decision of the ``rate_limit_rps`` token bucket, in order (empty
+        without a rate limit)."""
+        with self._lock:
+            return list(self._bucket_log)
+
+    @property
     def max_in_flight(self) -> int:
         """The most requests the server held at once (concurrency seen)."""
         with self._lock:
@@ -329,6 +349,7 @@ class ScriptedOpenAIServer:
             self._by_status.clear()
             self._completed.clear()
             self._log.clear()
+            self._bucket_log.clear()
             self._max_in_flight = self._in_flight
 
     def stats(self) -> dict[str, Any]:
@@ -605,7 +626,9 @@ class ScriptedOpenAIServer:
                 capacity, self._bucket_tokens + (now - self._bucket_stamp) * rps
             )
             self._bucket_stamp = now
-            if self._bucket_tokens >= 1.0:
+            accepted = self._bucket_tokens >= 1.0
+            self._bucket_log.append(BucketDecision(now, self._bucket_tokens, accepted))
+            if accepted:
                 self._bucket_tokens -= 1.0
                 return None
             return (1.0 - self._bucket_tokens) / rps

@@ -430,10 +430,10 @@ def test_progress_lines_reach_the_log_before_the_first_result(
     # every call would print past a zero interval; the real one is 30 s
     import functools
 
-    import pytest_honesty._session as session_module
+    import pytest_honesty._progress_bar as progress_module
     from pytest_honesty._progress import ProgressLines
 
-    monkeypatch.setattr(session_module, "ProgressLines",
+    monkeypatch.setattr(progress_module, "ProgressLines",
                         functools.partial(ProgressLines, every_s=0.0))
     result = pytester.runpytest_inprocess(*MOCK, "--honesty-category=modality")
     result.assert_outcomes(passed=25)

@@ -46,21 +46,23 @@ def test_planted_key_is_nowhere(tmp_path: Path, server_key: str, figure: Figure)
              "--honesty-max-retries=1", f"--honesty-cache-dir={tmp_path / 'cache'}",
              f"--junitxml={tmp_path / 'junit.xml'}", *VERBOSE],
             tmp_path / "run", env={"OPENAI_API_KEY": key}, report_dir=tmp_path / "report")
-    assert run.returncode == 1, run.output[-3000:]
-    report_text = (tmp_path / "report" / "report.json").read_text("utf-8")
-    junit_text = (tmp_path / "junit.xml").read_text("utf-8")
-    by_label = labels(run.report)
     if server_key == "planted":
+        assert run.returncode == 1, run.output[-3000:]
+        report_text = (tmp_path / "report" / "report.json").read_text("utf-8")
+        by_label = labels(run.report)
         # some calls failed for good with a 500 that quoted the Authorization header ...
         assert by_label.get("error", 0) > 0 and by_label.get("error", 0) < 25
         assert "Authorization='Bearer ***'" in report_text
+        assert list((tmp_path / "report").iterdir())
     else:
-        # every call was refused with a 401 that quoted the key it got ...
-        assert by_label == {"error": 25}
-        assert "HTTP 401" in report_text and "HTTP 401" in junit_text
-        assert "Bearer ***" in junit_text and "Bearer ***" in run.output
+        # the first 401, which quoted the key it got, stopped the run with one line ...
+        assert run.returncode == 2, run.output[-3000:]
+        [line] = [x for x in run.output.splitlines() if "pytest-honesty: stopped:" in x]
+        assert "rejected the API key" in line and "HTTP 401" in line
+        assert "Bearer ***" in line
+    assert (tmp_path / "junit.xml").is_file()
     assert "DEBUG" in run.output  # the SDK's debug logging was on
-    assert (tmp_path / "cache").is_dir() and list((tmp_path / "report").iterdir())
+    assert (tmp_path / "cache").is_dir()
 
     # ... and the key itself is in none of it
     assert _leaks(key, run.output, tmp_path) == []

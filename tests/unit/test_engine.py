@@ -606,14 +606,17 @@ def test_an_expired_lease_is_taken_over(cache: Cache) -> None:
 
 
 def test_the_owner_keeps_its_claim_alive_during_a_long_call(cache: Cache) -> None:
-    """A lease shorter than the call: the heartbeat must keep others waiting."""
+    """A lease shorter than the call: the heartbeat must keep others waiting.
+
+    The heartbeat renews every lease / 3; a lease of 2 s leaves a busy machine more
+    than a second of slack for each renewal, and the call outlasts the lease by 1 s."""
     calls: list[str] = []
-    slow = FakeBackend(latency=1.5, calls=calls)
+    slow = FakeBackend(latency=3.0, calls=calls)
     other = FakeBackend(calls=calls)
 
     async def scenario() -> None:
-        a = Engine(cache=cache, lease_s=0.6)
-        b = Engine(cache=cache, lease_s=0.6, poll_interval_s=0.02, max_poll_interval_s=0.05)
+        a = Engine(cache=cache, lease_s=2.0)
+        b = Engine(cache=cache, lease_s=2.0, poll_interval_s=0.02, max_poll_interval_s=0.05)
         first = asyncio.ensure_future(a.complete(slow, user("q"), PARAMS))
         while not calls:
             await asyncio.sleep(0.005)

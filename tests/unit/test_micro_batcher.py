@@ -21,6 +21,8 @@ class Recorder:
         self.delay_s = delay_s
         self.active = 0
         self.max_active = 0
+        #: set once the first batch is being worked on
+        self.started = threading.Event()
         self._lock = threading.Lock()
 
     def __call__(self, batch: list[int]) -> list[int | BaseException]:
@@ -30,6 +32,7 @@ class Recorder:
         try:
             self.batches.append(list(batch))
             self.threads.add(threading.get_ident())
+            self.started.set()
             if self.delay_s:
                 time.sleep(self.delay_s)
             return [ValueError(f"bad {n}") if n < 0 else n * 2 for n in batch]
@@ -65,7 +68,8 @@ def test_requests_arriving_while_the_worker_is_busy_form_the_next_batch() -> Non
 
     async def main() -> None:
         first = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.03)  # the worker now runs [1]
+        # the worker now runs [1] (an event, not a sleep: a busy machine may start it late)
+        assert await asyncio.to_thread(work.started.wait, 30)
         later = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 3, 4)]
         assert await first == 2
         assert await asyncio.gather(*later) == [4, 6, 8]

@@ -6,6 +6,7 @@ import asyncio
 import http.client
 import itertools
 import json
+import math
 import os
 import signal
 import socket
@@ -225,13 +226,23 @@ def test_faults_follow_configured_rates_and_seed() -> None:
 def test_rate_limit_token_bucket_answers_429_with_retry_after() -> None:
     with ScriptedOpenAIServer(rate_limit_rps=2) as server:
         results = [post(server, body(f"q{i}")) for i in range(10)]
+        decisions = server.bucket_decisions
     statuses = [status for status, _, _ in results]
     assert statuses[:2] == [200, 200]  # a burst of one second's worth passes
-    limited = [headers for status, headers, _ in results if status == 429]
-    assert len(limited) >= 5
-    for headers in limited:
-        assert int(headers["retry-after"]) >= 1
-        assert 0 < int(headers["retry-after-ms"]) <= 500
+    # each status is what the bucket decided, from its own record (how many requests a
+    # second get through depends on how fast a busy machine sends them: no clock here)
+    assert [200 if d.accepted else 429 for d in decisions] == statuses
+    for decision in decisions:
+        assert decision.accepted == (decision.tokens_before >= 1.0)
+    # the bucket holds two tokens and earns two a second, by its own clock
+    span = decisions[-1].at - decisions[0].at
+    assert statuses.count(200) <= 2 + 2 * span
+    for (status, headers, _), decision in zip(results, decisions, strict=True):
+        if status == 429:  # the wait until the next token, in seconds and milliseconds
+            wait = (1.0 - decision.tokens_before) / 2
+            assert int(headers["retry-after"]) == max(1, math.ceil(wait))
+            assert int(headers["retry-after-ms"]) == round(wait * 1000)
+            assert 0 < int(headers["retry-after-ms"]) <= 500
 
 
 def test_hang_never_answers_and_server_still_stops() -> None:
@@ -281,7 +292,7 @@ def test_a_reply_for_a_client_that_left_is_not_a_completed_call() -> None:
             sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                          b"Content-Type: application/json\r\n"
                          b"Content-Length: " + str(len(raw)).encode() + b"\r\n\r\n" + raw)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # a bound, not an expectation: a busy machine is slow
         while server.total_requests == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.status_counts == Counter({200: 1})
@@ -302,9 +313,14 @@ def test_failed_replies_are_not_completed_calls() -> None:
 
 
 def test_serves_64_concurrent_connections() -> None:
+    opened: list[int] = []
+
     async def one(port: int, ready: asyncio.Event, i: int) -> int:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         payload = json.dumps(body(f"c{i}")).encode()
+        opened.append(i)
+        if len(opened) == 64:  # every connection is open: all send at once
+            ready.set()
         await ready.wait()
         writer.write(
             f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
@@ -316,10 +332,7 @@ def test_serves_64_concurrent_connections() -> None:
 
     async def main(port: int) -> list[int]:
         ready = asyncio.Event()
-        tasks = [asyncio.create_task(one(port, ready, i)) for i in range(64)]
-        await asyncio.sleep(0.2)  # let every connection open first
-        ready.set()
-        return await asyncio.gather(*tasks)
+        return await asyncio.gather(*(one(port, ready, i) for i in range(64)))
 
     with ScriptedOpenAIServer(latency_s=1.0) as server:
         statuses = asyncio.run(main(server.port))
@@ -424,7 +437,7 @@ def test_cli_prints_ready_and_writes_stats(tmp_path: Path) -> None:
         conn.close()
 
         # periodic snapshots: the file catches up without any signal
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a bound, not an expectation
         snapshot = _read_json(stats_file)
         while (snapshot is None or snapshot["total_requests"] < 3) and time.monotonic() < deadline:
             time.sleep(0.1)
