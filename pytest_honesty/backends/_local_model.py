@@ -23,6 +23,7 @@ from ._local_files import (
 
 __all__ = [
     "EMBEDDED_NAME",
+    "default_batch_size",
     "default_threads",
     "embedded_export_dir",
     "embedded_gguf_path",
@@ -170,6 +171,17 @@ def default_threads() -> int:
     except ValueError:
         workers = 1
     return max(1, cpus // max(1, workers))
+
+
+def default_batch_size(threads: int) -> int:
+    """Sequences generated together, from the CPU threads torch may use.
+
+    On CPU one decode step of a small model costs about the same for 1 row as for
+    ~8 rows per core (reading the weights dominates), so a batch that wide is
+    nearly free throughput; beyond ~16 rows per core the matmuls become compute
+    bound and wider batches only add latency and memory.
+    """
+    return max(8, min(64, 16 * threads))
 
 
 def load_causal_lm(
