@@ -1,8 +1,10 @@
 """Local model backends: ``hf/PATH[+ADAPTER_DIR]`` and ``embedded[+ADAPTER_DIR]``.
 
 Both run a causal LM in this process. Concurrent ``complete()`` calls are
-gathered into batches (see :mod:`._batcher`) and generated together in one
-worker thread, which keeps torch off the event loop. ``embedded`` uses
+generated together in one worker thread, which keeps torch off the event loop:
+by default they join and leave one running batch token by token (see
+:mod:`._continuous`); ``batching=static`` gathers micro-batches instead (see
+:mod:`._batcher`). ``embedded`` uses
 llama-cpp-python on the GGUF file instead when it is installed and no adapter
 is given.
 

@@ -174,12 +174,13 @@ def default_threads() -> int:
 
 
 def default_batch_size(threads: int) -> int:
-    """Sequences generated together, from the CPU threads torch may use.
+    """Sequences generated together (continuous batching), from the CPU threads.
 
-    On CPU one decode step of a small model costs about the same for 1 row as for
-    ~8 rows per core (reading the weights dominates), so a batch that wide is
-    nearly free throughput; beyond ~16 rows per core the matmuls become compute
-    bound and wider batches only add latency and memory.
+    One decode step reads every weight once whatever the number of rows, so a
+    lone sequence is memory bound and extra rows come almost free until the
+    matmuls become compute bound; 16 rows per thread keeps a small model (135M)
+    in that range on a CPU, and the cap bounds the KV cache and each step's
+    latency.
     """
     return max(8, min(64, 16 * threads))
 
