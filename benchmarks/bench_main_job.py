@@ -100,8 +100,10 @@ def _run_job(args: argparse.Namespace, workdir: Path) -> tuple[float, int, _Prob
     return time.perf_counter() - started, code, probe
 
 
-def _bare_loop(calls: list[dict[str, Any]], n: int, max_tokens: int) -> tuple[float, int, int]:
-    """One generate() per prompt over every k-th call; (wall s, tokens, identical)."""
+def _bare_loop(
+    calls: list[dict[str, Any]], n: int, max_tokens: int
+) -> tuple[float, float, int, int]:
+    """One generate() per prompt over every k-th call; (wall s, CPU s, tokens, identical)."""
     step = max(1, len(calls) // n)
     subset = calls[::step][:n]
     runner = TransformersRunner(lambda: load_causal_lm(embedded_model_dir()),
@@ -110,14 +112,14 @@ def _bare_loop(calls: list[dict[str, Any]], n: int, max_tokens: int) -> tuple[fl
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens)
     state.generate([state.encode([Message("user", "Hello!")])], [params])  # warm-up
     tokens = same = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for call in subset:
         request = GenRequest(tuple(Message.from_dict(m) for m in call["messages"]), params)
         result = state.generate([state.encode(request.messages)], [params])[0]
         assert not isinstance(result, BaseException)
         tokens += result.output_tokens
         same += result.text == call["text"]
-    return time.perf_counter() - started, tokens, same
+    return time.perf_counter() - started, time.process_time() - cpu_started, tokens, same
 
 
 def main() -> None:
@@ -140,7 +142,7 @@ def main() -> None:
     if args.save:
         args.save.write_text(json.dumps(probe.calls, indent=1), encoding="utf-8")
     print(f"bare loop starts: {_load()}", flush=True)
-    bare_wall, bare_tokens, same = _bare_loop(probe.calls, args.bare, args.max_tokens)
+    bare_wall, bare_cpu, bare_tokens, same = _bare_loop(probe.calls, args.bare, args.max_tokens)
     print(f"bare loop ends: {_load()}", flush=True)
 
     job_rate = tokens / wall
@@ -148,15 +150,19 @@ def main() -> None:
     n = min(args.bare, len(probe.calls))
     print(f"\nmain job: {len(probe.calls)} model calls, prompting "
           f"{args.prompting or 'raw'}, settings {probe.settings}")
-    print(f"{'phase':<22} {'wall s':>8} {'tokens':>7} {'tok/s':>7}")
-    print(f"{'honesty run (all)':<22} {wall:>8.1f} {tokens:>7} {job_rate:>7.1f}")
+    print(f"{'phase':<22} {'wall s':>8} {'CPU s':>8} {'tokens':>7} {'tok/s':>7} {'tok/CPU s':>9}")
+    print(f"{'honesty run (all)':<22} {wall:>8.1f} {cpu:>8.1f} {tokens:>7} {job_rate:>7.1f}"
+          f" {tokens / cpu:>9.1f}")
     gen_s = float(probe.batching.get("prefill_s", 0)) + float(probe.batching.get("decode_s", 0))
     if gen_s:
-        print(f"{'  of which generating':<22} {gen_s:>8.1f} {tokens:>7} {tokens / gen_s:>7.1f}")
-    print(f"{f'bare loop ({n} calls)':<22} {bare_wall:>8.1f} {bare_tokens:>7} {bare_rate:>7.1f}")
-    print(f"job CPU time (all threads): {cpu:.0f} s")
+        print(f"{'  of which generating':<22} {gen_s:>8.1f} {'':>8} {tokens:>7}"
+              f" {tokens / gen_s:>7.1f}")
+    print(f"{f'bare loop ({n} calls)':<22} {bare_wall:>8.1f} {bare_cpu:>8.1f} {bare_tokens:>7}"
+          f" {bare_rate:>7.1f} {bare_tokens / bare_cpu:>9.1f}")
     print(f"ratio job tok/s (whole wall) / bare loop tok/s: {job_rate / bare_rate:.2f}x "
           "(target >= 5x)")
+    print(f"ratio per CPU second (job incl. load, judge, report / bare loop): "
+          f"{tokens / cpu / (bare_tokens / bare_cpu):.2f}x")
     print(f"generator: {probe.batching}")
     print(f"bare loop answers identical to the job's: {same}/{n}")
     sys.exit(code)
