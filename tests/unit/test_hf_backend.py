@@ -257,6 +257,8 @@ def test_batch_size_option_sets_the_default_concurrency(tiny_model_dir: Path) ->
     backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"),
                         BackendOptions(extra={"batch_size": "4"}))
     assert (backend.batch_size, backend.default_concurrency) == (4, 16)
+    # queued calls wait for up to 4 others per slot: their time limit allows for it
+    assert backend.min_timeout_s == 4 * HFBackend.min_timeout_s
     assert backend.generation_settings() == {
         "runtime": "transformers", "threads": backend.threads, "batching": "continuous",
         "batch_size": 4, "dtype": "float32", "device": "cpu",
