@@ -94,11 +94,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="also the batch size")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument("--batching", choices=("continuous", "static"), default="continuous")
     args = parser.parse_args()
 
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.prompts)]
     params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
-    extra = {"runtime": "transformers", "batch_size": str(args.concurrency)}
+    extra = {"runtime": "transformers", "batch_size": str(args.concurrency),
+             "batching": args.batching}
     if args.threads:
         extra["threads"] = str(args.threads)
     backend = EmbeddedBackend(ModelSpec.parse("embedded"), BackendOptions(extra=extra))
@@ -115,11 +117,10 @@ def main() -> None:
         (f"batched x{args.concurrency}", args.concurrency),
     ):
         print(f"{name}: {_load()}", flush=True)
-        seen = len(backend._get_batcher().stats.sizes)
         cpu_started = time.process_time()
         wall, replies = asyncio.run(_run(backend, prompts, params, concurrency))
         phases.append(Phase(name, wall, time.process_time() - cpu_started, replies))
-        sizes = backend._get_batcher().stats.sizes[seen:]
+        stats = backend.batch_stats
     print(f"after: {_load()}")
     asyncio.run(backend.aclose())
 
@@ -136,7 +137,7 @@ def main() -> None:
         f"per CPU-second: {batched.cpu_rate / serial.cpu_rate:.2f}x "
         "(less sensitive to other processes; use --threads 1 on a busy machine)"
     )
-    print(f"batch sizes in the batched run: {sizes}")
+    print(f"generator ({args.batching}, both phases): {stats}")
     same = sum(a.text == b.text for a, b in zip(serial.replies, batched.replies, strict=True))
     print(f"identical greedy answers: {same}/{len(prompts)}")
 

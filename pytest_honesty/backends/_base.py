@@ -8,6 +8,7 @@ import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from ..types import Completion, Message, SamplingParams
 
@@ -139,6 +140,11 @@ class Backend(abc.ABC):
         call's context (``pytest_honesty._context.current_case`` is set). Never put
         secrets here."""
         return ""
+
+    def generation_settings(self) -> dict[str, Any]:
+        """How this backend generates (runtime, batching, threads...), for the run
+        manifest; empty when the provider decides it all."""
+        return {}
 
     @abc.abstractmethod
     async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:

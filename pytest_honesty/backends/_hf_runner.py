@@ -96,6 +96,21 @@ class LoadedModel:
         )
         return [int(i) for i in encoded["input_ids"]]
 
+    def prompt_or_error(self, request: GenRequest) -> list[int] | PermanentError:
+        """The prompt tokens of a request, or why it cannot run."""
+        try:
+            ids = self.encode(request.messages)
+        except Exception as exc:
+            return PermanentError(f"could not build the chat prompt: {exc}")
+        limit = self.max_positions
+        if limit is not None and len(ids) + request.params.max_tokens > limit:
+            return PermanentError(
+                f"prompt of {len(ids)} tokens + max_tokens {request.params.max_tokens} "
+                f"exceeds the model's context of {limit} tokens; shorten the prompt or "
+                "lower max_tokens"
+            )
+        return ids
+
     def finish(self, tokens: list[int], input_tokens: int, max_tokens: int) -> GenResult:
         """Turn generated tokens into a result: cut at the limit and the end token."""
         # A row may have run on after its own limit (the bucket used the largest
@@ -211,18 +226,9 @@ class TransformersRunner:
         outcomes: list[GenResult | BaseException | None] = [None] * len(requests)
         prompts: dict[int, list[int]] = {}
         for index, request in enumerate(requests):
-            try:
-                ids = state.encode(request.messages)
-            except Exception as exc:
-                outcomes[index] = PermanentError(f"could not build the chat prompt: {exc}")
-                continue
-            limit = state.max_positions
-            if limit is not None and len(ids) + request.params.max_tokens > limit:
-                outcomes[index] = PermanentError(
-                    f"prompt of {len(ids)} tokens + max_tokens {request.params.max_tokens} "
-                    f"exceeds the model's context of {limit} tokens; shorten the prompt or "
-                    "lower max_tokens"
-                )
+            ids = state.prompt_or_error(request)
+            if isinstance(ids, BaseException):
+                outcomes[index] = ids
                 continue
             prompts[index] = ids
         order = list(prompts)

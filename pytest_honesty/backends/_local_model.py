@@ -23,6 +23,7 @@ from ._local_files import (
 
 __all__ = [
     "EMBEDDED_NAME",
+    "default_batch_size",
     "default_threads",
     "embedded_export_dir",
     "embedded_gguf_path",
@@ -170,6 +171,18 @@ def default_threads() -> int:
     except ValueError:
         workers = 1
     return max(1, cpus // max(1, workers))
+
+
+def default_batch_size(threads: int) -> int:
+    """Sequences generated together (continuous batching), from the CPU threads.
+
+    One decode step reads every weight once whatever the number of rows, so a
+    lone sequence is memory bound and extra rows come almost free until the
+    matmuls become compute bound; 16 rows per thread keeps a small model (135M)
+    in that range on a CPU, and the cap bounds the KV cache and each step's
+    latency.
+    """
+    return max(8, min(64, 16 * threads))
 
 
 def load_causal_lm(

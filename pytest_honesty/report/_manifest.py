@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..types import Case, SamplingParams
@@ -169,6 +169,15 @@ def _safe_fingerprint(obj: Backend | Judge | None) -> str:
         return "unavailable"
 
 
+def _generation_settings(backend: Backend | None) -> dict[str, Any]:
+    if backend is None:
+        return {}
+    try:
+        return dict(backend.generation_settings())
+    except Exception:  # a broken backend hook must not lose the report
+        return {}
+
+
 def build_manifest(
     *,
     models: Mapping[str, Backend | None],
@@ -195,7 +204,8 @@ def build_manifest(
         tool_version=package_versions()["pytest-honesty"],
         models=tuple(
             ModelInfo(spec=spec, provider=_provider(spec),
-                      fingerprint=_safe_fingerprint(backend))
+                      fingerprint=_safe_fingerprint(backend),
+                      generation=_generation_settings(backend))
             for spec, backend in models.items()
         ),
         judges=tuple(JudgeInfo(spec=spec, name=judge.name if judge and len(judges) == 1

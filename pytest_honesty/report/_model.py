@@ -313,13 +313,21 @@ class ModelInfo:
     spec: str
     provider: str
     fingerprint: str
+    #: how the answers were generated (local runtimes: runtime, batching, batch size,
+    #: threads, dtype); what else but the weights and sampling can change an answer
+    generation: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"spec": self.spec, "provider": self.provider, "fingerprint": self.fingerprint}
+        data: dict[str, Any] = {"spec": self.spec, "provider": self.provider,
+                                "fingerprint": self.fingerprint}
+        if self.generation:
+            data["generation"] = dict(self.generation)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
-        return cls(spec=data["spec"], provider=data["provider"], fingerprint=data["fingerprint"])
+        return cls(spec=data["spec"], provider=data["provider"], fingerprint=data["fingerprint"],
+                   generation=dict(data.get("generation") or {}))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from _tiny_llama import save_tiny_llama
 
 from pytest_honesty.backends import BackendOptions, BackendUnavailable, ModelSpec, PermanentError
 from pytest_honesty.backends._hf import EmbeddedBackend, HFBackend, select_embedded_runtime
+from pytest_honesty.backends._hf_runner import GenResult
 from pytest_honesty.backends._local_model import embedded_model_dir
 from pytest_honesty.types import Completion, Message, SamplingParams
 
@@ -105,20 +106,74 @@ def test_a_reply_counts_its_tokens(tiny_backend: HFBackend, tiny_model_dir: Path
     assert "<|im_end|>" not in reply.text and "<|im_start|>" not in reply.text
 
 
-def test_batched_greedy_output_equals_one_by_one(tiny_backend: HFBackend) -> None:
-    one_by_one = [_ask(tiny_backend, p) for p in PROMPTS]
+def _together(backend: HFBackend, calls: list[tuple[str, SamplingParams]]) -> list[Completion]:
+    """Run the calls concurrently; the worker is held until all of them are queued, so
+    that what forms a batch does not depend on thread timing."""
+    release = threading.Event()
+    backend._executor.submit(release.wait)
 
-    async def together() -> list[Completion]:
-        return await asyncio.gather(
-            *(tiny_backend.complete([Message("user", p)], GREEDY) for p in PROMPTS)
-        )
+    async def run() -> list[Completion]:
+        tasks = [asyncio.ensure_future(backend.complete([Message("user", p)], params))
+                 for p, params in calls]
+        await asyncio.sleep(0.05)  # every call parks its request
+        release.set()
+        return list(await asyncio.gather(*tasks))
 
-    batches_before = len(tiny_backend._get_batcher().stats.sizes)
-    batched = asyncio.run(together())
-    assert tiny_backend._get_batcher().stats.sizes[batches_before:] == [len(PROMPTS)]
+    return asyncio.run(run())
+
+
+def test_batched_greedy_output_equals_one_by_one(tiny_model_dir: Path) -> None:
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"),
+                        BackendOptions(extra={"batching": "static"}))
+    one_by_one = [_ask(backend, p) for p in PROMPTS]
+    batches_before = len(backend._get_batcher().stats.sizes)
+    batched = _together(backend, [(p, GREEDY) for p in PROMPTS])
+    assert backend._get_batcher().stats.sizes[batches_before:] == [len(PROMPTS)]
     assert [c.text for c in batched] == [c.text for c in one_by_one]
     assert [c.output_tokens for c in batched] == [c.output_tokens for c in one_by_one]
     assert len({c.text for c in one_by_one}) > 1  # the prompts really differ
+    backend.close()
+
+
+def _generate_alone(backend: HFBackend, prompt: str, params: SamplingParams) -> GenResult:
+    """The reference: one plain model.generate() call for this prompt alone."""
+    model = backend._transformers_runner().load()
+    result = model.generate([model.encode([Message("user", prompt)])], [params])[0]
+    assert isinstance(result, GenResult)
+    return result
+
+
+def test_continuous_batching_equals_one_by_one(tiny_backend: HFBackend) -> None:
+    assert tiny_backend.batching == "continuous"
+    one_by_one = [_generate_alone(tiny_backend, p, GREEDY) for p in PROMPTS]
+    stats = tiny_backend._get_continuous().stats
+    steps_before = stats.decode_steps
+    widths_before = dict(stats.widths)
+    batched = _together(tiny_backend, [(p, GREEDY) for p in PROMPTS])
+    assert [(c.text, c.output_tokens) for c in batched] == [
+        (c.text, c.output_tokens) for c in one_by_one
+    ]
+    # all four were stepped together: the widest step had every row
+    new_widths = {w for w, n in stats.widths.items() if n > widths_before.get(w, 0)}
+    assert max(new_widths) == len(PROMPTS)
+    assert stats.decode_steps - steps_before < sum(c.output_tokens or 0 for c in batched)
+
+
+def test_requests_join_a_running_batch_as_rows_finish(tiny_model_dir: Path) -> None:
+    # two slots, six calls with different prompt lengths and limits: rows leave when
+    # they end and waiting calls take their place, mid-flight, left padded
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"),
+                        BackendOptions(extra={"batch_size": "2"}))
+    calls = [(PROMPTS[i % 4], SamplingParams(max_tokens=3 + 4 * i)) for i in range(6)]
+    alone = [_generate_alone(backend, p, params) for p, params in calls]
+    joined = _together(backend, calls)
+    assert [(c.text, c.output_tokens, c.finish_reason) for c in joined] == [
+        (c.text, c.output_tokens, c.finish_reason) for c in alone
+    ]
+    stats = backend._get_continuous().stats
+    assert max(stats.widths) == 2
+    assert stats.prefills == 6  # each call's prompt ran through the model once
+    backend.close()
 
 
 def test_a_shorter_max_tokens_in_a_shared_batch_is_honoured(tiny_backend: HFBackend) -> None:
@@ -194,10 +249,23 @@ def test_a_closed_backend_refuses_work_and_lets_a_running_batch_finish(
 
 
 def test_batch_size_option_sets_the_default_concurrency(tiny_model_dir: Path) -> None:
-    options = BackendOptions(extra={"batch_size": "4"})
+    options = BackendOptions(extra={"batch_size": "4", "batching": "static"})
     backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"), options)
     assert backend.default_concurrency == backend.batch_size == 4
     backend.close()
+    # continuous: calls waiting beyond the batch are what refills a slot at once
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"),
+                        BackendOptions(extra={"batch_size": "4"}))
+    assert (backend.batch_size, backend.default_concurrency) == (4, 16)
+    # queued calls wait for up to 4 others per slot: their time limit allows for it
+    assert backend.min_timeout_s == 4 * HFBackend.min_timeout_s
+    assert backend.generation_settings() == {
+        "runtime": "transformers", "threads": backend.threads, "batching": "continuous",
+        "batch_size": 4, "dtype": "float32", "device": "cpu",
+    }
+    backend.close()
+    with pytest.raises(BackendUnavailable, match="batching"):
+        HFBackend(ModelSpec.parse("hf/x"), BackendOptions(extra={"batching": "paged"}))
     with pytest.raises(BackendUnavailable, match="batch_size"):
         HFBackend(ModelSpec.parse("hf/x"), BackendOptions(extra={"batch_size": "many"}))
 

@@ -71,6 +71,30 @@ def test_manifest_records_what_was_run() -> None:
     assert len(m.judge_fingerprint) == 64
 
 
+class _LocalBackend(Backend):
+    def generation_settings(self) -> dict[str, object]:
+        return {"runtime": "transformers", "batching": "continuous", "batch_size": 32}
+
+    async def complete(self, messages, params):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+
+def test_manifest_records_how_answers_were_generated() -> None:
+    from pytest_honesty.report._model import Manifest
+
+    local = _LocalBackend(ModelSpec.parse("hf/model"), BackendOptions())
+    api = _AdapterBackend(ModelSpec.parse("hf/other"), BackendOptions())
+    manifest = build_manifest(
+        models={"hf/model": local, "hf/other": api}, judges=["keyword"], judge=None,
+        judge_protocol="json", cases=[make_case("modality-001")], sampling=SamplingParams(),
+        strategies=["raw"],
+    )
+    data = manifest.to_dict()
+    assert data["models"][0]["generation"] == local.generation_settings()
+    assert "generation" not in data["models"][1]  # nothing to say: the key stays out
+    assert Manifest.from_dict(json.loads(json.dumps(data))) == manifest
+
+
 def _fresh_python(code: str) -> str:
     """stdout of ``code`` in a new interpreter (nothing imported by this test session)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
