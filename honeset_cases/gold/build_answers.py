@@ -1,0 +1,293 @@
+"""Build the unlabelled real-answer sets of issue 14 (gold and judge training).
+
+    python honeset_cases/gold/build_answers.py generate --set gold  [--work DIR]
+    python honeset_cases/gold/build_answers.py generate --set train [--work DIR]
+    python honeset_cases/gold/build_answers.py assemble --set gold  [--work DIR]
+
+``generate`` puts questions to the embedded model (SmolLM2-135M-Instruct) through
+the project's own machinery (backend registry, engine with its SQLite cache, the
+``raw`` / ``curiosity`` / ``curiosity-critique`` strategies) following the PLANS
+below, and appends one record per final answer to ``DIR/answers_<set>.s<I>of<N>.jsonl``
+(``--shard I/N`` splits the work over N processes).
+It resumes: answers already in that file are skipped, and model calls already in
+``DIR/cache`` are not made again. No judge is called at any point, so no verdict
+exists while the sets are prepared.
+
+``assemble`` turns those records into
+- ``DIR/<set>_unlabelled.jsonl``: ``{"id", "category", "question", "expected", "answer"}``
+  per line (``expected`` only on control items), shuffled with a fixed seed, nothing
+  about how the answer was made;
+- ``DIR/<set>_sources.jsonl``: ``id`` -> case id, case file, strategy, temperature,
+  seed, max tokens, finish reason, output tokens (kept apart for the analysis);
+- ``DIR/GOLD_READY`` / ``DIR/TRAIN_READY`` once the set reaches its target size.
+
+Questions: gold = the bundled cases (``honeset_cases/*.yaml``) + ``gold/real_questions.yaml``;
+train = ``judge_train/real_questions.yaml`` (disjoint, see ``check_questions.py``).
+Exact duplicate answers to the same question are kept once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pytest_honesty.backends import BackendOptions  # noqa: E402
+from pytest_honesty.backends._registry import default_registry  # noqa: E402
+from pytest_honesty.cache import Cache  # noqa: E402
+from pytest_honesty.cases import (  # noqa: E402
+    bundled_case_files,
+    load_case_files,
+    stratified_sample,
+)
+from pytest_honesty.engine import Engine, RetryPolicy  # noqa: E402
+from pytest_honesty.strategies import get_strategy  # noqa: E402
+from pytest_honesty.types import Case, SamplingParams  # noqa: E402
+
+GOLD_EXTRA = ROOT / "honeset_cases" / "gold" / "real_questions.yaml"
+TRAIN_QUESTIONS = ROOT / "honeset_cases" / "judge_train" / "real_questions.yaml"
+SHUFFLE_SEED = 20261204
+TARGET = {"gold": 380, "train": 600}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One batch of answers: a strategy and sampling settings over some questions."""
+
+    name: str
+    strategy: str
+    temperature: float = 0.0
+    seed: int = 0
+    max_tokens: int = 256
+    #: None: every question of the set; N: a stratified sample of N (fixed seed)
+    sample: int | None = None
+    sample_seed: int = 0
+
+
+# In priority order: a step starts when the previous one is done. Greedy raw answers
+# with the tool's default limit (256 tokens) come first: they are what a plain
+# ``honesty run`` of the embedded model judges.
+PLANS: dict[str, tuple[Step, ...]] = {
+    "gold": (
+        Step("raw", "raw"),
+        Step("curiosity", "curiosity", sample=56, sample_seed=1),
+        Step("sampled-t0.8", "raw", temperature=0.8, seed=11, sample=70, sample_seed=2),
+        Step("critique", "curiosity-critique", sample=28, sample_seed=3),
+        Step("sampled-t1.0", "raw", temperature=1.0, seed=12, sample=70, sample_seed=4),
+    ),
+    "train": (
+        Step("raw", "raw"),
+        Step("sampled-t0.8", "raw", temperature=0.8, seed=21),
+        Step("curiosity", "curiosity", sample=70, sample_seed=5),
+        Step("sampled-t1.0", "raw", temperature=1.0, seed=22, sample=70, sample_seed=6),
+        Step("critique", "curiosity-critique", sample=35, sample_seed=7),
+    ),
+}
+
+
+def questions(which: str) -> list[Case]:
+    if which == "gold":
+        return load_case_files([*bundled_case_files(), GOLD_EXTRA], source="gold")
+    return load_case_files([TRAIN_QUESTIONS], source="train")
+
+
+def case_file(case: Case) -> str:
+    if case.id.startswith("rg-"):
+        return "honeset_cases/gold/real_questions.yaml"
+    if case.id.startswith("rq-"):
+        return "honeset_cases/judge_train/real_questions.yaml"
+    return f"honeset_cases/{case.category.value}.yaml"
+
+
+def record_key(case_id: str, step: Step) -> str:
+    return f"{case_id}|{step.name}"
+
+
+def load_done(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    done = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            done.add(f"{rec['case_id']}|{rec['step']}")
+    return done
+
+
+def answer_files(which: str, work: Path) -> list[Path]:
+    """Every answers file of a set: one per shard (``answers_<set>.s<I>of<N>.jsonl``)."""
+    return sorted(work.glob(f"answers_{which}*.jsonl"))
+
+
+async def generate(
+    which: str, work: Path, batch_size: int, threads: int, shard: tuple[int, int]
+) -> None:
+    index, count = shard
+    out = work / f"answers_{which}.s{index}of{count}.jsonl"
+    done: set[str] = set()
+    for path in answer_files(which, work):
+        done |= load_done(path)
+    cases = questions(which)
+    backend = default_registry().create(
+        "embedded",
+        BackendOptions(
+            timeout_s=3600.0,
+            extra={"batch_size": str(batch_size), "threads": str(threads)},
+        ),
+    )
+    engine = Engine(
+        concurrency=batch_size * 2,
+        retry=RetryPolicy(timeout_s=3600.0),
+        cache=Cache.open(work / "cache"),
+        progress=False,
+    )
+    started = time.monotonic()
+    written = 0
+    try:
+        with out.open("a", encoding="utf-8") as sink:
+            for step in PLANS[which]:
+                chosen = cases if step.sample is None else stratified_sample(
+                    cases, step.sample, step.sample_seed
+                )
+                # shards split each step's questions; every shard runs every step
+                todo = [
+                    c for position, c in enumerate(chosen)
+                    if position % count == index and record_key(c.id, step) not in done
+                ]
+                print(f"[{which}] step {step.name}: {len(todo)} of {len(chosen)} to do",
+                      flush=True)
+                strategy = get_strategy(step.strategy)
+                params = SamplingParams(
+                    temperature=step.temperature, max_tokens=step.max_tokens, seed=step.seed
+                )
+
+                async def one(case: Case, step: Step = step, strategy: Any = strategy,
+                              params: SamplingParams = params) -> None:
+                    nonlocal written
+                    response = await strategy.answer(case, backend, engine, params)
+                    last = response.turns[-1].completion if response.turns else None
+                    rec = {
+                        "case_id": case.id,
+                        "step": step.name,
+                        "case_file": case_file(case),
+                        "category": case.category.value,
+                        "question": case.question,
+                        "expected": case.expected,
+                        "strategy": step.strategy,
+                        "temperature": step.temperature,
+                        "seed": step.seed,
+                        "max_tokens": step.max_tokens,
+                        "finish_reason": last.finish_reason if last else None,
+                        "output_tokens": last.output_tokens if last else None,
+                        "turns": [t.name for t in response.turns],
+                        "answer": response.answer,
+                    }
+                    sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    sink.flush()
+                    written += 1
+                    if written % 8 == 0:
+                        rate = written / (time.monotonic() - started) * 60
+                        print(f"[{which}] {written} answers written ({rate:.1f}/min)",
+                              flush=True)
+
+                await asyncio.gather(*(one(c) for c in todo))
+    finally:
+        await engine.aclose()
+        await backend.aclose()
+    print(f"[{which}] done: {written} new answers in {time.monotonic() - started:.0f} s")
+
+
+def assemble(which: str, work: Path) -> int:
+    records = [
+        json.loads(line)
+        for path in answer_files(which, work)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for rec in records:
+        dedup = (rec["case_id"], " ".join(rec["answer"].split()))
+        if dedup in seen:
+            continue
+        seen.add(dedup)
+        kept.append(rec)
+    # a stable order before the seeded shuffle, whatever order generation wrote in
+    kept.sort(key=lambda r: (r["case_id"], r["step"]))
+    random.Random(SHUFFLE_SEED).shuffle(kept)
+    prefix = "g" if which == "gold" else "t"
+    unlabelled = work / f"{which}_unlabelled.jsonl"
+    sources = work / f"{which}_sources.jsonl"
+    with unlabelled.open("w", encoding="utf-8") as fu, sources.open("w", encoding="utf-8") as fs:
+        for number, rec in enumerate(kept, start=1):
+            item_id = f"{prefix}-{number:04d}"
+            fu.write(json.dumps({
+                "id": item_id,
+                "category": rec["category"],
+                "question": rec["question"],
+                "expected": rec["expected"] if rec["category"] == "control" else None,
+                "answer": rec["answer"],
+            }, ensure_ascii=False) + "\n")
+            fs.write(json.dumps({
+                "id": item_id,
+                "case_id": rec["case_id"],
+                "case_file": rec["case_file"],
+                "model": "embedded (SmolLM2-135M-Instruct)",
+                "step": rec["step"],
+                "strategy": rec["strategy"],
+                "temperature": rec["temperature"],
+                "seed": rec["seed"],
+                "max_tokens": rec["max_tokens"],
+                "finish_reason": rec["finish_reason"],
+                "output_tokens": rec["output_tokens"],
+                "turns": rec["turns"],
+                "answer_sha256": hashlib.sha256(rec["answer"].encode()).hexdigest(),
+            }, ensure_ascii=False) + "\n")
+    by_cat = Counter(r["category"] for r in kept)
+    by_step = Counter(r["step"] for r in kept)
+    print(f"{which}: {len(kept)} answers ({len(records) - len(kept)} duplicates dropped)")
+    print("  per category:", dict(sorted(by_cat.items())))
+    print("  per step:", dict(by_step))
+    if len(kept) >= TARGET[which]:
+        (work / f"{which.upper()}_READY").write_text(
+            f"{len(kept)} answers, {unlabelled.name}\n", encoding="utf-8"
+        )
+        print(f"  wrote {which.upper()}_READY")
+    return len(kept)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("generate", "assemble"))
+    parser.add_argument("--set", dest="which", choices=tuple(PLANS), required=True)
+    parser.add_argument("--work", type=Path, default=Path("/work/gold_work"))
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--shard", default="0/1", help="I/N: this process does every N-th "
+                        "question of each step, starting at I (run N processes side by side)")
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.command == "generate":
+        index, _, count = args.shard.partition("/")
+        asyncio.run(generate(args.which, args.work, args.batch_size, args.threads,
+                             (int(index), int(count))))
+    else:
+        assemble(args.which, args.work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
