@@ -83,17 +83,18 @@ class Step:
 PLANS: dict[str, tuple[Step, ...]] = {
     "gold": (
         Step("raw", "raw"),
-        Step("curiosity", "curiosity", sample=56, sample_seed=1),
-        Step("sampled-t0.8", "raw", temperature=0.8, seed=11, sample=70, sample_seed=2),
-        Step("critique", "curiosity-critique", sample=28, sample_seed=3),
-        Step("sampled-t1.0", "raw", temperature=1.0, seed=12, sample=70, sample_seed=4),
+        Step("curiosity", "curiosity", sample=35, sample_seed=1),
+        # the same sample as curiosity: its first three turns come from the cache
+        Step("critique", "curiosity-critique", sample=35, sample_seed=1),
+        Step("sampled-t0.8", "raw", temperature=0.8, seed=11, sample=56, sample_seed=2),
+        Step("sampled-t1.0", "raw", temperature=1.0, seed=12, sample=28, sample_seed=4),
     ),
     "train": (
         Step("raw", "raw"),
         Step("sampled-t0.8", "raw", temperature=0.8, seed=21),
-        Step("curiosity", "curiosity", sample=70, sample_seed=5),
+        Step("curiosity", "curiosity", sample=35, sample_seed=5),
         Step("sampled-t1.0", "raw", temperature=1.0, seed=22, sample=70, sample_seed=6),
-        Step("critique", "curiosity-critique", sample=35, sample_seed=7),
+        Step("critique", "curiosity-critique", sample=35, sample_seed=5),
     ),
 }
 
@@ -132,33 +133,50 @@ def answer_files(which: str, work: Path) -> list[Path]:
     return sorted(work.glob(f"answers_{which}*.jsonl"))
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """Where the model runs: the spec (``embedded``, or ``hf/DIR`` holding the same
+    weights), backend settings, and the cache folder."""
+
+    model: str = "embedded"
+    device: str | None = None
+    batch_size: int = 16
+    threads: int = 1
+    cache: Path | None = None
+
+
 async def generate(
-    which: str, work: Path, batch_size: int, threads: int, shard: tuple[int, int]
+    which: str, work: Path, runtime: Runtime, shard: tuple[int, int], limit: int | None = None,
+    steps: Sequence[str] = (),
 ) -> None:
     index, count = shard
-    out = work / f"answers_{which}.s{index}of{count}.jsonl"
-    done: set[str] = set()
-    for path in answer_files(which, work):
-        done |= load_done(path)
+    tag = f".{'+'.join(steps)}" if steps else ""
+    out = work / f"answers_{which}{tag}.s{index}of{count}.jsonl"
     cases = questions(which)
+    extra = {"batch_size": str(runtime.batch_size), "threads": str(runtime.threads)}
+    if runtime.device:
+        extra["device"] = runtime.device
     backend = default_registry().create(
-        "embedded",
-        BackendOptions(
-            timeout_s=3600.0,
-            extra={"batch_size": str(batch_size), "threads": str(threads)},
-        ),
+        runtime.model, BackendOptions(timeout_s=3600.0, extra=extra)
     )
     engine = Engine(
-        concurrency=batch_size * 2,
+        concurrency=runtime.batch_size * 2,
         retry=RetryPolicy(timeout_s=3600.0),
-        cache=Cache.open(work / "cache"),
+        cache=Cache.open(runtime.cache or work / "cache"),
         progress=False,
     )
+    where = f"{runtime.model} on {runtime.device or 'cpu'}"
     started = time.monotonic()
     written = 0
     try:
         with out.open("a", encoding="utf-8") as sink:
             for step in PLANS[which]:
+                if steps and step.name not in steps:
+                    continue
+                # read before each step: other processes may have done part of it
+                done: set[str] = set()
+                for path in answer_files(which, work):
+                    done |= load_done(path)
                 chosen = cases if step.sample is None else stratified_sample(
                     cases, step.sample, step.sample_seed
                 )
@@ -166,7 +184,7 @@ async def generate(
                 todo = [
                     c for position, c in enumerate(chosen)
                     if position % count == index and record_key(c.id, step) not in done
-                ]
+                ][:limit]
                 print(f"[{which}] step {step.name}: {len(todo)} of {len(chosen)} to do",
                       flush=True)
                 strategy = get_strategy(step.strategy)
@@ -193,6 +211,7 @@ async def generate(
                         "finish_reason": last.finish_reason if last else None,
                         "output_tokens": last.output_tokens if last else None,
                         "turns": [t.name for t in response.turns],
+                        "runtime": where,
                         "answer": response.answer,
                     }
                     sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -254,6 +273,7 @@ def assemble(which: str, work: Path) -> int:
                 "finish_reason": rec["finish_reason"],
                 "output_tokens": rec["output_tokens"],
                 "turns": rec["turns"],
+                "runtime": rec.get("runtime"),
                 "answer_sha256": hashlib.sha256(rec["answer"].encode()).hexdigest(),
             }, ensure_ascii=False) + "\n")
     by_cat = Counter(r["category"] for r in kept)
@@ -274,16 +294,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=("generate", "assemble"))
     parser.add_argument("--set", dest="which", choices=tuple(PLANS), required=True)
     parser.add_argument("--work", type=Path, default=Path("/work/gold_work"))
+    parser.add_argument("--model", default="embedded", help="embedded, or hf/DIR with the "
+                        "embedded model's weights exported (e.g. to run on a GPU)")
+    parser.add_argument("--device", help="torch device, e.g. cuda (default: cpu)")
+    parser.add_argument("--cache", type=Path, help="cache folder (default: WORK/cache)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", default="", help="comma-separated step names to run, "
+                        "in plan order (default: all)")
+    parser.add_argument("--limit", type=int, help="at most N questions per step (smoke test)")
     parser.add_argument("--shard", default="0/1", help="I/N: this process does every N-th "
                         "question of each step, starting at I (run N processes side by side)")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     if args.command == "generate":
         index, _, count = args.shard.partition("/")
-        asyncio.run(generate(args.which, args.work, args.batch_size, args.threads,
-                             (int(index), int(count))))
+        runtime = Runtime(args.model, args.device, args.batch_size, args.threads, args.cache)
+        steps = [name for name in args.steps.split(",") if name]
+        unknown = set(steps) - {step.name for step in PLANS[args.which]}
+        if unknown:
+            parser.error(f"unknown step(s) {sorted(unknown)} for --set {args.which}")
+        asyncio.run(generate(args.which, args.work, runtime, (int(index), int(count)),
+                             args.limit, steps))
     else:
         assemble(args.which, args.work)
     return 0
