@@ -273,7 +273,7 @@ def assemble(which: str, work: Path) -> int:
                 "finish_reason": rec["finish_reason"],
                 "output_tokens": rec["output_tokens"],
                 "turns": rec["turns"],
-                "runtime": rec.get("runtime"),
+                "runtime": rec.get("runtime") or "embedded on cpu",
                 "answer_sha256": hashlib.sha256(rec["answer"].encode()).hexdigest(),
             }, ensure_ascii=False) + "\n")
     by_cat = Counter(r["category"] for r in kept)
