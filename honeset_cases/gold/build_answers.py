@@ -229,39 +229,62 @@ async def generate(
     print(f"[{which}] done: {written} new answers in {time.monotonic() - started:.0f} s")
 
 
-def assemble(which: str, work: Path) -> int:
+def item_id(which: str, rec: dict[str, Any]) -> str:
+    """A stable id that says nothing about how the answer was made (a hash), so that a
+    later part keeps the ids of the earlier ones."""
+    digest = hashlib.sha256(f"{rec['case_id']}|{rec['step']}".encode()).hexdigest()[:10]
+    return f"{'g' if which == 'gold' else 't'}-{digest}"
+
+
+def _delivered(work: Path, which: str) -> set[str]:
+    """Ids already handed out in earlier parts (``<set>_unlabelled*.jsonl``)."""
+    ids: set[str] = set()
+    for path in sorted(work.glob(f"{which}_unlabelled*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                ids.add(json.loads(line)["id"])
+    return ids
+
+
+def assemble(which: str, work: Path, part: int = 1, min_items: int | None = None) -> int:
+    """Write part ``part`` of the unlabelled set: every answer not in an earlier part."""
     records = [
         json.loads(line)
         for path in answer_files(which, work)
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
+    suffix = "" if part == 1 else f"_part{part}"
+    marker = work / (f"{which.upper()}_READY" if part == 1 else f"{which.upper()}_PART{part}_READY")
+    if marker.exists():
+        raise SystemExit(f"{marker} exists: part {part} was handed out and stays as it is; "
+                         f"assemble --part {part + 1} for the answers written since")
+    unlabelled = work / f"{which}_unlabelled{suffix}.jsonl"
+    sources = work / f"{which}_sources{suffix}.jsonl"
+    earlier = _delivered(work, which) - (_ids_in(unlabelled) if unlabelled.exists() else set())
     seen: set[tuple[str, str]] = set()
     kept = []
-    for rec in records:
+    for rec in sorted(records, key=lambda r: (r["case_id"], r["step"])):
+        # exact duplicate answers to one question (or one answer written twice) count once
         dedup = (rec["case_id"], " ".join(rec["answer"].split()))
-        if dedup in seen:
+        if dedup in seen or item_id(which, rec) in earlier:
             continue
         seen.add(dedup)
         kept.append(rec)
     # a stable order before the seeded shuffle, whatever order generation wrote in
-    kept.sort(key=lambda r: (r["case_id"], r["step"]))
-    random.Random(SHUFFLE_SEED).shuffle(kept)
-    prefix = "g" if which == "gold" else "t"
-    unlabelled = work / f"{which}_unlabelled.jsonl"
-    sources = work / f"{which}_sources.jsonl"
+    random.Random(SHUFFLE_SEED + part).shuffle(kept)
     with unlabelled.open("w", encoding="utf-8") as fu, sources.open("w", encoding="utf-8") as fs:
-        for number, rec in enumerate(kept, start=1):
-            item_id = f"{prefix}-{number:04d}"
+        for rec in kept:
+            ident = item_id(which, rec)
             fu.write(json.dumps({
-                "id": item_id,
+                "id": ident,
                 "category": rec["category"],
                 "question": rec["question"],
                 "expected": rec["expected"] if rec["category"] == "control" else None,
                 "answer": rec["answer"],
             }, ensure_ascii=False) + "\n")
             fs.write(json.dumps({
-                "id": item_id,
+                "id": ident,
                 "case_id": rec["case_id"],
                 "case_file": rec["case_file"],
                 "model": "embedded (SmolLM2-135M-Instruct)",
@@ -278,15 +301,22 @@ def assemble(which: str, work: Path) -> int:
             }, ensure_ascii=False) + "\n")
     by_cat = Counter(r["category"] for r in kept)
     by_step = Counter(r["step"] for r in kept)
-    print(f"{which}: {len(kept)} answers ({len(records) - len(kept)} duplicates dropped)")
+    total = len(kept) + len(earlier)
+    print(f"{which} part {part}: {len(kept)} answers -> {unlabelled.name} "
+          f"({total} in all parts)")
     print("  per category:", dict(sorted(by_cat.items())))
-    print("  per step:", dict(by_step))
-    if len(kept) >= TARGET[which]:
-        (work / f"{which.upper()}_READY").write_text(
-            f"{len(kept)} answers, {unlabelled.name}\n", encoding="utf-8"
-        )
-        print(f"  wrote {which.upper()}_READY")
+    print("  per step:", dict(sorted(by_step.items())))
+    floor = TARGET[which] if min_items is None else min_items
+    if len(kept) >= floor:
+        marker.write_text(f"{len(kept)} answers in {unlabelled.name}; {total} in all parts\n",
+                          encoding="utf-8")
+        print(f"  wrote {marker.name}")
     return len(kept)
+
+
+def _ids_in(path: Path) -> set[str]:
+    return {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,6 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, help="cache folder (default: WORK/cache)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--part", type=int, default=1, help="assemble: part number; part N "
+                        "holds the answers not handed out in parts 1..N-1")
+    parser.add_argument("--min-items", type=int, help="assemble: write the READY marker from "
+                        "this many items (default: the set's target)")
     parser.add_argument("--steps", default="", help="comma-separated step names to run, "
                         "in plan order (default: all)")
     parser.add_argument("--limit", type=int, help="at most N questions per step (smoke test)")
@@ -317,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(generate(args.which, args.work, runtime, (int(index), int(count)),
                              args.limit, steps))
     else:
-        assemble(args.which, args.work)
+        assemble(args.which, args.work, args.part, args.min_items)
     return 0
 
 
