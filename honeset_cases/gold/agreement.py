@@ -86,7 +86,7 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
     vb = sum((y - mb) ** 2 for y in rb)
     if va == 0 or vb == 0:
         return None
-    return cov / (va * vb) ** 0.5
+    return float(cov / (va * vb) ** 0.5)
 
 
 def agreement(
