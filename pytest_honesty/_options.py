@@ -59,6 +59,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("honesty_judge_protocol", "one structured judge call (json) or the paper's "
            "two-prompt variant (paper)", kind="choice", default="json",
            choices=("json", "paper")),
+    Option("honesty_judge_structured", "ask LLM judges for JSON through the provider's "
+           "structured output (OpenAI json_schema, Anthropic tool use): auto falls back to "
+           "the text protocol when the server rejects it, on requires it, off never asks",
+           kind="choice", default="auto", choices=("auto", "on", "off"),
+           env="HONESTY_JUDGE_STRUCTURED"),
     Option("honesty_cases", "case files or folders (YAML/JSON/JSONL); default: the bundled set",
            kind="list", metavar="PATH"),
     Option("honeset", "path to the original HoneSet JSON (930 queries); alone it replaces "
@@ -242,6 +247,7 @@ class HonestyConfig:
     perturb: int
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     prices: Path | None = None
+    judge_structured: str = "auto"
 
 
 def _positive(value: int | float | None, where: str, *, allow_zero: bool = False) -> None:
@@ -270,6 +276,7 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         models=tuple(dict.fromkeys(values["honesty_model"])),
         judges=tuple(values["honesty_judge"]) or ("embedded",),
         judge_protocol=values["honesty_judge_protocol"],
+        judge_structured=values["honesty_judge_structured"],
         cases=tuple(Path(p).expanduser() for p in values["honesty_cases"]),
         honeset=values["honeset"],
         categories=tuple(dict.fromkeys(values["honesty_category"])),

@@ -110,7 +110,7 @@ class HonestySession:
             where = f"--honesty-judge {','.join(settings.judges)}: "
             self.judge: Judge = build_judge(
                 settings.judges, self._make_judge_backend, self.engine,
-                protocol=settings.judge_protocol,
+                protocol=settings.judge_protocol, structured=settings.judge_structured,
             )
             self.judge.check()
         except BackendUnavailable as exc:

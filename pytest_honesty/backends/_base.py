@@ -50,7 +50,14 @@ class RateLimited(TransientError):
 
 
 class PermanentError(BackendError):
-    """A failure that a retry cannot fix (400, 401, content policy...)."""
+    """A failure that a retry cannot fix (400, 401, content policy...).
+
+    ``status`` is the HTTP status when the server sent one (an LLM judge falls
+    back from structured output on a 400, not on a 401)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,9 @@ class BackendOptions:
 
 class Backend(abc.ABC):
     """A model provider. ``complete`` may be awaited many times concurrently."""
+
+    #: honours ``SamplingParams.output_schema`` (a reply that follows a JSON schema)
+    structured_output: bool = False
 
     #: concurrency used when the user sets none
     default_concurrency: int = 8

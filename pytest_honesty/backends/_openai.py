@@ -29,6 +29,9 @@ class OpenAIBackend(SDKBackend):
 
     sdk_module = "openai"
     base_url_env = _BASE_URL_ENV
+    # OpenAI's json_schema response_format; vLLM and llama.cpp's server take the same
+    # field (grammar-constrained); a server that rejects it answers 400
+    structured_output = True
 
     def __init__(self, spec: ModelSpec, options: BackendOptions) -> None:
         super().__init__(spec, options)
@@ -83,6 +86,15 @@ class OpenAIBackend(SDKBackend):
         request["max_completion_tokens" if use_new else "max_tokens"] = params.max_tokens
         if params.seed is not None:
             request["seed"] = params.seed
+        if params.output_schema is not None:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": params.output_schema.name,
+                    "schema": params.output_schema.schema,
+                    "strict": True,
+                },
+            }
         return request
 
     async def _send(self, client: Any, request: dict[str, Any]) -> Any:

@@ -127,7 +127,7 @@ def map_sdk_error(
             return TransientError(message, retry_after=retry_after)
         if status in (401, 403):
             message += " (check the API key and its permissions)"
-        return PermanentError(message)
+        return PermanentError(message, status=status)
     if isinstance(exc, sdk.APITimeoutError):
         return TransientError(f"{what} did not answer within {timeout_s:g} s")
     if isinstance(exc, sdk.APIConnectionError):

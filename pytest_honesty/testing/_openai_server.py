@@ -140,6 +140,11 @@ class ScriptedOpenAIServer:
       (or Anthropic's ``x-api-key: KEY``) gets 401.
     * ``leak_auth_in_errors``: error bodies quote the credentials the client
       sent, as some real providers do, to test that clients scrub them.
+    * ``reject_structured``: a request asking for structured output (OpenAI's
+      ``response_format``, Anthropic's ``tools``) gets 400, as from a server
+      that does not support it. Otherwise, an Anthropic request forcing a tool
+      (``tool_choice`` of type ``tool``) whose responder text is a JSON object
+      is answered with a ``tool_use`` block carrying that object.
     * ``max_tokens`` in a request is honoured: a longer reply is cut to that
       many words with ``finish_reason`` ``length`` (``max_tokens`` for Anthropic).
     """
@@ -161,6 +166,7 @@ class ScriptedOpenAIServer:
         hang_s: float = 30.0,
         model: str = "scripted-model",
         leak_auth_in_errors: bool = False,
+        reject_structured: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -198,6 +204,7 @@ class ScriptedOpenAIServer:
         self.hang_s = hang_s
         self.model = model
         self.leak_auth_in_errors = leak_auth_in_errors
+        self.reject_structured = reject_structured
         self.host = host
         self._requested_port = port
 
@@ -546,6 +553,10 @@ class ScriptedOpenAIServer:
         invalid = _validate(body)
         if invalid is not None:
             return self._finish(arrived, _error_reply(400, invalid, flavour))
+        structured_field = "response_format" if flavour == "openai" else "tools"
+        if self.reject_structured and structured_field in body:
+            message = f"'{structured_field}' is not supported by this server"
+            return self._finish(arrived, _error_reply(400, message, flavour))
 
         retry_after = self._take_token()
         fault = self._draw_fault() if retry_after is None else "429"
@@ -685,11 +696,25 @@ class ScriptedOpenAIServer:
             "type": "message",
             "role": "assistant",
             "model": request.get("model", self.model),
-            "content": [{"type": "text", "text": text}],
+            "content": [_anthropic_block(request, text)],
             "stop_reason": "max_tokens" if cut else "end_turn",
             "stop_sequence": None,
             "usage": {"input_tokens": prompt, "output_tokens": _count_tokens(text)},
         }
+
+
+def _anthropic_block(request: dict[str, Any], text: str) -> dict[str, Any]:
+    """A text block, or the forced tool's ``tool_use`` block when the text is its input."""
+    choice = request.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}",
+                    "name": str(choice.get("name", "")), "input": value}
+    return {"type": "text", "text": text}
 
 
 def _validate(body: Any) -> str | None:
