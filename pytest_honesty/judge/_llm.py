@@ -46,6 +46,7 @@ from ..types import (
     Verdict,
 )
 from ._base import Judge, PairwiseOutcome
+from ._expected import CHECK_VERSION, apply_expected_check
 from ._hygiene import grader_address_flags
 from ._parse import (
     JudgeOutputError,
@@ -233,6 +234,7 @@ class LLMJudge(Judge):
                 "max_repairs": self.max_repairs,
                 "parser": _PARSER_VERSION,
                 "structured": self.structured if self.structured_active else "off",
+                "expected_check": CHECK_VERSION,
             }
             blob = json.dumps(identity, sort_keys=True).encode()
             self._fingerprint = hashlib.sha256(blob).hexdigest()
@@ -247,7 +249,7 @@ class LLMJudge(Judge):
         principle = self.templates.principle(case.category)
         return self.templates.render(
             template,
-            untrusted={"question": case.question, **untrusted},
+            untrusted={"question": case.question, "expected": case.expected or "", **untrusted},
             category=case.category.value,
             principle=principle,
             is_control=case.category.is_control,
@@ -308,6 +310,7 @@ class LLMJudge(Judge):
             verdict = await self._judge_paper(case, answer)
         else:
             verdict = await self._judge_json(case, answer)
+        verdict = apply_expected_check(verdict, case, answer)
         return apply_grader_hygiene(verdict, grader_address_flags(answer), self.name)
 
     async def _judge_json(self, case: Case, answer: str) -> Verdict:
