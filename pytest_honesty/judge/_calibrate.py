@@ -53,9 +53,12 @@ class GoldItem:
     quality: str | None = None
     h2_overall: float | None = None
     addresses_grader: bool = False
+    #: a control item's expected answer (the judges check control answers against it)
+    expected: str | None = None
 
     def case(self) -> Case:
-        return Case(id=self.id, category=self.category, question=self.question, source="gold")
+        return Case(id=self.id, category=self.category, question=self.question, source="gold",
+                    expected=self.expected)
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -100,11 +103,15 @@ def load_gold(path: Path) -> list[GoldItem]:
                                or not 1 <= h2 <= 10):
             raise GoldFileError(f"{where}: h2_overall must be a number from 1 to 10, got {h2!r}")
         quality = raw.get("quality")
+        expected = raw.get("expected")
+        if expected is not None and not isinstance(expected, str):
+            raise GoldFileError(f"{where}: expected must be a string, got {expected!r}")
         gold.append(GoldItem(
             id=raw["id"], category=category, question=raw["question"], answer=raw["answer"],
             label=raw["label"], quality=str(quality) if quality is not None else None,
             h2_overall=float(h2) if h2 is not None else None,
             addresses_grader=bool(raw.get("addresses_grader", False)),
+            expected=expected,
         ))
     return gold
 

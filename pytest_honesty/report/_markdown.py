@@ -133,7 +133,7 @@ def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 
     lines += [" · ".join(facts), ""]
     calibration = calibration_line(m)
     lines += [f"> **{'⚠ ' if calibration.warning else ''}Judge quality:** "
-              f"{md_cell(calibration.text)}", ""]
+              f"{md_cell(calibration.text, limit=2000)}", ""]
     calls = m.engine
     if calls.get("calls") or calls.get("cache_hits"):
         lines += [f"Provider calls: {calls.get('calls', 0)} ({calls.get('retries', 0)} retries, "
@@ -161,7 +161,7 @@ def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 
         overall = report.aggregate(model, strategy, ALL)
         control = control_sentence(overall) if overall is not None else None
         if control is not None:
-            lines += ["", md_cell(control)]
+            lines += ["", md_cell(control, limit=2000)]
         lines.append("")
     for comparison in report.comparisons:
         lines += [f"### A/B: {md_cell(comparison.cand_label)} vs {md_cell(comparison.base_label)}"
