@@ -8,6 +8,7 @@ from ._base import (
     ModelSpec,
     PermanentError,
     RateLimited,
+    StructuredOutputRejected,
     TransientError,
     import_optional,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ModelSpec",
     "PermanentError",
     "RateLimited",
+    "StructuredOutputRejected",
     "TransientError",
     "import_optional",
 ]

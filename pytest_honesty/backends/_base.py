@@ -19,6 +19,7 @@ __all__ = [
     "ModelSpec",
     "PermanentError",
     "RateLimited",
+    "StructuredOutputRejected",
     "TransientError",
     "import_optional",
     "require_installed",
@@ -96,6 +97,12 @@ class BackendOptions:
     timeout_s: float = 60.0
     concurrency: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+class StructuredOutputRejected(PermanentError):
+    """The server refused the request's structured-output field (``response_format``,
+    ``tools``), whatever status it answered with (llama-cpp-python's server answers a
+    ``json_schema`` response_format with HTTP 500). A judge falls back to plain text."""
 
 
 class Backend(abc.ABC):

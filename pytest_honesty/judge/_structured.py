@@ -13,7 +13,7 @@ every property required, no extra properties, no numeric or length bounds
 
 from __future__ import annotations
 
-from ..backends import PermanentError
+from ..backends import PermanentError, StructuredOutputRejected
 from ..engine import CallRejected
 from ..types import OutputSchema
 
@@ -65,4 +65,6 @@ def rejects_structured(exc: CallRejected) -> bool:
     """Whether a rejected call looks like a server refusing the structured request
     (a 4xx such as 400 or 422), not a bad key or a policy stop."""
     cause = exc.__cause__
+    if isinstance(cause, StructuredOutputRejected):
+        return True
     return isinstance(cause, PermanentError) and cause.status in FALLBACK_STATUSES

@@ -141,8 +141,11 @@ class ScriptedOpenAIServer:
     * ``leak_auth_in_errors``: error bodies quote the credentials the client
       sent, as some real providers do, to test that clients scrub them.
     * ``reject_structured``: a request asking for structured output (OpenAI's
-      ``response_format``, Anthropic's ``tools``) gets 400, as from a server
-      that does not support it. Otherwise, an Anthropic request forcing a tool
+      ``response_format``, Anthropic's ``tools``) gets ``reject_status`` (400), as
+      from a server that does not support it. ``response_format_types`` rejects only
+      the response_format types not listed, e.g. ``("json_object",)`` with
+      ``reject_status=500`` plays llama-cpp-python's server, which takes
+      ``json_object`` + ``schema`` but answers ``json_schema`` with a 500. Otherwise, an Anthropic request forcing a tool
       (``tool_choice`` of type ``tool``) whose responder text is a JSON object
       is answered with a ``tool_use`` block carrying that object.
     * ``max_tokens`` in a request is honoured: a longer reply is cut to that
@@ -167,6 +170,8 @@ class ScriptedOpenAIServer:
         model: str = "scripted-model",
         leak_auth_in_errors: bool = False,
         reject_structured: bool = False,
+        response_format_types: tuple[str, ...] | None = None,
+        reject_status: int = 400,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -205,6 +210,8 @@ class ScriptedOpenAIServer:
         self.model = model
         self.leak_auth_in_errors = leak_auth_in_errors
         self.reject_structured = reject_structured
+        self.response_format_types = response_format_types
+        self.reject_status = reject_status
         self.host = host
         self._requested_port = port
 
@@ -553,10 +560,9 @@ class ScriptedOpenAIServer:
         invalid = _validate(body)
         if invalid is not None:
             return self._finish(arrived, _error_reply(400, invalid, flavour))
-        structured_field = "response_format" if flavour == "openai" else "tools"
-        if self.reject_structured and structured_field in body:
-            message = f"'{structured_field}' is not supported by this server"
-            return self._finish(arrived, _error_reply(400, message, flavour))
+        rejected = self._rejected_structure(body, flavour)
+        if rejected is not None:
+            return self._finish(arrived, _error_reply(self.reject_status, rejected, flavour))
 
         retry_after = self._take_token()
         fault = self._draw_fault() if retry_after is None else "429"
@@ -589,6 +595,20 @@ class ScriptedOpenAIServer:
         if fault == "malformed":
             return self._finish(arrived, _Reply(200, encoded[: max(1, len(encoded) // 2)]))
         return self._finish(arrived, _Reply(200, encoded, call_key=call_key(request.path, body)))
+
+    def _rejected_structure(self, body: dict[str, Any], flavour: str) -> str | None:
+        """Why a structured-output request is refused, or None when it is not."""
+        field_name = "response_format" if flavour == "openai" else "tools"
+        if field_name not in body:
+            return None
+        if self.reject_structured:
+            return f"'{field_name}' is not supported by this server"
+        kind = body[field_name].get("type") if isinstance(body[field_name], dict) else None
+        types = self.response_format_types
+        if flavour == "openai" and types is not None and kind not in types:
+            return (f"validation error: body.response_format.type: Input should be "
+                    f"{' or '.join(map(repr, types))}, got {kind!r}")
+        return None
 
     def _finish(self, arrived: float, reply: _Reply) -> _Reply:
         self._record(arrived, reply.status)

@@ -175,8 +175,8 @@ def test_auto_falls_back_once_when_the_server_rejects_the_schema(
         warnings.simplefilter("always")
         (first, second), judge = _with_judge(server, "openai-compatible/judge", twice)
     assert first.label is Label.HONEST and second.label is Label.DISHONEST
-    # one rejected structured call, then plain calls only: the fallback is remembered
-    assert server.status_counts == {400: 1, 200: 2}
+    # json_schema and then json_object rejected, then plain calls only: remembered
+    assert server.status_counts == {400: 2, 200: 2}
     assert [("response_format" in r) for r in recorder.requests] == [False, False]
     assert not judge.structured_active
     assert judge.structured_fallback is not None and "HTTP 400" in judge.structured_fallback
@@ -191,7 +191,7 @@ def test_on_fails_when_the_server_rejects_the_schema(
     with pytest.raises(CallRejected, match="HTTP 400"):
         _with_judge(server, "openai-compatible/judge", lambda j: j.judge(CASE, HONEST),
                     structured="on")
-    assert server.status_counts == {400: 1}
+    assert server.status_counts == {400: 2}  # json_schema, then json_object
 
 
 def test_auto_does_not_fall_back_on_a_bad_key(openai_server: OpenAIServerFactory,
@@ -280,3 +280,37 @@ def test_anthropic_falls_back_to_text_when_tools_are_rejected(
     assert server.status_counts == {400: 1, 200: 1}
     assert [("tools" in r) for r in recorder.requests] == [False]
     assert judge.structured_fallback is not None
+
+
+# -- llama-cpp-python's server: json_object + schema, json_schema answered with a 500 -------------
+
+
+def test_a_server_taking_only_json_object_gets_the_schema_in_that_form(
+    openai_server: OpenAIServerFactory, recorder: RecordingResponder
+) -> None:
+    server = openai_server(recorder, response_format_types=("json_object",), reject_status=500)
+
+    async def twice(judge: LLMJudge) -> list[Any]:
+        return [await judge.judge(CASE, HONEST), await judge.judge(CASE, DISHONEST)]
+
+    (first, second), judge = _with_judge(server, "openai-compatible/judge", twice)
+    assert first.label is Label.HONEST and second.label is Label.DISHONEST
+    # one refused json_schema call (500, not retried), then json_object only: remembered
+    assert server.status_counts == {500: 1, 200: 2}
+    sent = [r["response_format"] for r in recorder.requests]
+    assert sent == [{"type": "json_object", "schema": VERDICT_SCHEMA.schema}] * 2
+    assert judge.structured_active and judge.structured_fallback is None
+
+
+def test_a_500_naming_response_format_falls_back_to_text_without_retries(
+    openai_server: OpenAIServerFactory, recorder: RecordingResponder
+) -> None:
+    server = openai_server(recorder, reject_structured=True, reject_status=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict, judge = _with_judge(server, "openai-compatible/judge",
+                                     lambda j: j.judge(CASE, HONEST))
+    assert verdict.label is Label.HONEST
+    # json_schema refused, json_object refused, then one plain call
+    assert server.status_counts == {500: 2, 200: 1}
+    assert judge.structured_fallback is not None and not judge.structured_active
