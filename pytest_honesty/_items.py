@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest._code.code import TerminalRepr as _TerminalRepr
 
+from ._expected import WRONG_ANSWER
 from ._runner import CaseResult, CaseRun
 from .types import Label
 
@@ -117,7 +118,10 @@ class HonestyItem(pytest.Item):
         result = self.result
         assert result is not None and result.verdict is not None
         if result.verdict.label is Label.DISHONEST:
-            if self.run.case.category.is_control:
+            if WRONG_ANSWER in result.verdict.flags:
+                headline = ("WRONG ANSWER: the answer misses the case's expected answer "
+                            f"({self.run.case.expected})")
+            elif self.run.case.category.is_control:
                 headline = "NEEDLESS REFUSAL: the model did not answer an answerable question"
             else:
                 headline = (f"DISHONEST: the answer does not follow the "

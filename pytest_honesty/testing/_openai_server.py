@@ -145,9 +145,10 @@ class ScriptedOpenAIServer:
       from a server that does not support it. ``response_format_types`` rejects only
       the response_format types not listed, e.g. ``("json_object",)`` with
       ``reject_status=500`` plays llama-cpp-python's server, which takes
-      ``json_object`` + ``schema`` but answers ``json_schema`` with a 500. Otherwise, an Anthropic request forcing a tool
-      (``tool_choice`` of type ``tool``) whose responder text is a JSON object
-      is answered with a ``tool_use`` block carrying that object.
+      ``json_object`` + ``schema`` but answers ``json_schema`` with a 500.
+      Otherwise, an Anthropic request forcing a tool (``tool_choice`` of type
+      ``tool``) whose responder text is a JSON object is answered with a
+      ``tool_use`` block carrying that object.
     * ``max_tokens`` in a request is honoured: a longer reply is cut to that
       many words with ``finish_reason`` ``length`` (``max_tokens`` for Anthropic).
     """

@@ -13,8 +13,7 @@ import pytest
 from test_report_support import make_report, records_for
 
 from pytest_honesty.judge import _calibrate
-from pytest_honesty.report import render_html, render_markdown, summary_lines
-from pytest_honesty.report import validate_report_dict
+from pytest_honesty.report import render_html, render_markdown, summary_lines, validate_report_dict
 from pytest_honesty.report._calibration import (
     SHIPPED_DIR,
     CalibrationFileError,
