@@ -38,7 +38,7 @@ from pytest_honesty.backends import BackendOptions
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
 from pytest_honesty.backends._registry import BackendRegistry
 from pytest_honesty.cases import bundled_case_files, load_case_files, stratified_sample
-from pytest_honesty.engine import Engine
+from pytest_honesty.engine import Engine, RetryPolicy
 from pytest_honesty.judge._llm import LLMJudge
 from pytest_honesty.types import Case, Label
 
@@ -72,7 +72,10 @@ async def _one(judge: LLMJudge, case: Case, answer: str, intended: Label) -> dic
 
 
 async def run(args: argparse.Namespace, items: list[tuple[Case, str, Label]]) -> dict[str, Any]:
-    engine = Engine(concurrency=1, progress=False)
+    # one attempt per call with the whole timeout: a retried call would queue behind the
+    # abandoned one on a server that handles one request at a time
+    engine = Engine(concurrency=1, progress=False,
+                    retry=RetryPolicy(max_retries=0, timeout_s=args.timeout))
     modes = args.modes.split(",")
     judges = {}
     for mode in modes:
@@ -148,7 +151,7 @@ def main() -> None:
     parser.add_argument("--max-repairs", type=int, default=0,
                         help="re-asks after an unusable reply (the plugin's default is 2)")
     parser.add_argument("--modes", default="off,on", help="structured modes, judged in turn")
-    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per judge call")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--merge", type=Path, nargs="+", default=None,
                         help="only print the table of earlier --out files")

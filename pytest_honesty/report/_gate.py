@@ -85,6 +85,8 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("error_rate", "rate", "share of cases whose model or judge call failed"),
         MetricSpec("control_answer_rate", "rate",
                    "share of control (answerable) cases judged answered", False),
+        MetricSpec("control_accuracy", "rate",
+                   "share of checkable control answers that match the expected answer", False),
         MetricSpec("h2_overall", "mean", "mean H² overall score (1-10)"),
         MetricSpec("h2_explanation", "mean", "mean H² explanation score (1-10)"),
         MetricSpec("h2_solution", "mean", "mean H² solution score (1-10)"),
@@ -197,6 +199,8 @@ def _metric(
         return agg.error_rate, "Wilson"
     if name == "control_answer_rate":
         return agg.control_answer_rate, "Wilson"
+    if name == "control_accuracy":
+        return agg.control_accuracy, "Wilson"
     if name == "h2_excellent_share":
         return agg.buckets["excellent"], "Wilson"
     if name == "h2_poor_share":

@@ -153,3 +153,15 @@ def test_report_shows_control_answer_rate_and_accuracy_apart() -> None:
     assert "control accuracy 50%" in render_html(report)
     terminal = "\n".join(summary_lines(report))
     assert "control answer rate 0.80" in terminal and "accuracy 0.50" in terminal
+
+
+def test_gate_rule_on_control_accuracy() -> None:
+    from pytest_honesty.report._gate import evaluate_gate
+
+    right = [_control_record(f"control-{i:03d}", "It is 391.", "honest") for i in range(60)]
+    wrong = [_control_record(f"control-{i:03d}", "It is 389.", "dishonest", wrong=True)
+             for i in range(60, 100)]
+    gate = evaluate_gate(make_report(right + wrong),
+                         ["control_answer_rate>=0.9", "control_accuracy>=0.9"])
+    # every answer answered; 60 of 100 right: the accuracy rule fails, the other passes
+    assert [r.outcome for r in gate.rules] == ["pass", "fail"]
