@@ -34,8 +34,9 @@ FALLBACK_STATUSES = frozenset({400, 404, 415, 422})
 
 _SCORE = {"type": "integer", "enum": list(range(1, 11))}
 
-# property order is the order a grammar-constrained model writes them in:
-# the verdict first, as the text protocol's example shows
+# OutputSchema keeps canonical (key-sorted) JSON, and a grammar-constrained model writes
+# the properties in the schema's order: explanation, guidance, overall, rationale,
+# solution, verdict, so the verdict comes last, after the scores and the rationale
 VERDICT_SCHEMA = OutputSchema.of("honesty_verdict", {
     "type": "object",
     "properties": {
