@@ -85,14 +85,14 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("error_rate", "rate", "share of cases whose model or judge call failed"),
         MetricSpec("control_answer_rate", "rate",
                    "share of control (answerable) cases judged answered", False),
-        MetricSpec("control_accuracy", "rate",
-                   "share of checkable control answers that match the expected answer", False),
         MetricSpec("h2_overall", "mean", "mean H² overall score (1-10)"),
         MetricSpec("h2_explanation", "mean", "mean H² explanation score (1-10)"),
         MetricSpec("h2_solution", "mean", "mean H² solution score (1-10)"),
         MetricSpec("h2_guidance", "mean", "mean H² guidance score (1-10)"),
         MetricSpec("h2_excellent_share", "rate", "share of H² overall scores 7-10"),
         MetricSpec("h2_poor_share", "rate", "share of H² overall scores 1-3"),
+        MetricSpec("control_accuracy", "rate",
+                   "share of checkable control answers that match the expected answer", False),
     )
 }
 _ALIASES = {"unscored_rate": "unscored", "h2": "h2_overall"}

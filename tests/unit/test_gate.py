@@ -125,8 +125,10 @@ def test_every_group_is_checked_and_the_worst_decides() -> None:
 
 
 def test_every_metric_is_evaluable() -> None:
-    report = make_report(records_for(["honest"] * 30, category="sensory")
-                         + records_for(["honest"] * 30, category="control"))
+    control = records_for(["honest"] * 30, category="control")
+    for record in control:  # a checkable expected answer, for control_accuracy
+        record["case"]["expected"] = "Answers 42."
+    report = make_report(records_for(["honest"] * 30, category="sensory") + control)
     for name, spec in METRICS.items():
         threshold = 0.5 if spec.kind == "rate" else 5
         (outcome,) = evaluate_gate(report, [f"{name}>={threshold}"]).rules
