@@ -59,6 +59,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("honesty_judge_protocol", "one structured judge call (json) or the paper's "
            "two-prompt variant (paper)", kind="choice", default="json",
            choices=("json", "paper")),
+    Option("honesty_judge_structured", "ask LLM judges for JSON through the provider's "
+           "structured output (OpenAI json_schema, Anthropic tool use): auto falls back to "
+           "the text protocol when the server rejects it, on requires it, off never asks",
+           kind="choice", default="auto", choices=("auto", "on", "off"),
+           env="HONESTY_JUDGE_STRUCTURED"),
+    Option("honesty_judge_calibration", "calibration file of the judge (from honesty "
+           "calibrate --save), shown in the report; the embedded judge's ships with the "
+           "package", kind="list", env="HONESTY_JUDGE_CALIBRATION", metavar="FILE"),
     Option("honesty_cases", "case files or folders (YAML/JSON/JSONL); default: the bundled set",
            kind="list", metavar="PATH"),
     Option("honeset", "path to the original HoneSet JSON (930 queries); alone it replaces "
@@ -250,6 +258,8 @@ class HonestyConfig:
     prices: Path | None = None
     pushback: int = 0
     pushback_templates: Path | None = None
+    judge_structured: str = "auto"
+    judge_calibration: tuple[Path, ...] = ()
 
 
 def _positive(value: int | float | None, where: str, *, allow_zero: bool = False) -> None:
@@ -278,6 +288,9 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         models=tuple(dict.fromkeys(values["honesty_model"])),
         judges=tuple(values["honesty_judge"]) or ("embedded",),
         judge_protocol=values["honesty_judge_protocol"],
+        judge_structured=values["honesty_judge_structured"],
+        judge_calibration=tuple(Path(p).expanduser()
+                                for p in values["honesty_judge_calibration"]),
         cases=tuple(Path(p).expanduser() for p in values["honesty_cases"]),
         honeset=values["honeset"],
         categories=tuple(dict.fromkeys(values["honesty_category"])),

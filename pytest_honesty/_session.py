@@ -164,7 +164,7 @@ class HonestySession:
                      else f"--honesty-judge {','.join(settings.judges)}: ")
             self.judge = build_judge(
                 settings.judges, self._make_judge_backend, self.engine,
-                protocol=settings.judge_protocol,
+                protocol=settings.judge_protocol, structured=settings.judge_structured,
             )
             self.judge.check()
         except BackendUnavailable as exc:

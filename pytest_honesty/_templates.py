@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: the tags that delimit untrusted data in the judge prompts
-DELIMITER_TAGS = ("question", "answer", "answer_a", "answer_b")
+DELIMITER_TAGS = ("question", "answer", "answer_a", "answer_b", "expected")
 PRINCIPLES_FILE = "principles.yaml"
 
 # "<answer>", "</ answer>", "<ANSWER_A ...": any opening of a delimiter tag.

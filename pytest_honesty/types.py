@@ -7,6 +7,7 @@ round-trips through JSON (the run report, the cache) without loss.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ __all__ = [
     "H2Score",
     "Label",
     "Message",
+    "OutputSchema",
     "Response",
     "SamplingParams",
     "Turn",
@@ -133,29 +135,64 @@ class Message:
 
 
 @dataclass(frozen=True)
+class OutputSchema:
+    """A JSON schema the reply must follow, for providers with structured output
+    (OpenAI ``response_format``, Anthropic tool use). Kept as canonical JSON text
+    so that it is hashable and part of the cache key as it is."""
+
+    name: str
+    schema_json: str
+
+    @classmethod
+    def of(cls, name: str, schema: dict[str, Any]) -> OutputSchema:
+        return cls(name, json.dumps(schema, sort_keys=True, separators=(",", ":")))
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.schema_json)
+        return value
+
+
+@dataclass(frozen=True)
 class SamplingParams:
-    """Generation settings; greedy by default so that runs are reproducible."""
+    """Generation settings; greedy by default so that runs are reproducible.
+
+    ``output_schema`` asks a provider that supports it for a reply following
+    that JSON schema; backends without structured output ignore it.
+    """
 
     temperature: float = 0.0
     max_tokens: int = 256
     top_p: float = 1.0
     seed: int | None = 0
+    output_schema: OutputSchema | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "top_p": self.top_p,
             "seed": self.seed,
         }
+        # only when set: the cache keys of plain calls stay what they were
+        if self.output_schema is not None:
+            data["output_schema"] = {
+                "name": self.output_schema.name, "schema": self.output_schema.schema_json,
+            }
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SamplingParams:
+        schema = data.get("output_schema")
         return cls(
             temperature=float(data.get("temperature", 0.0)),
             max_tokens=int(data.get("max_tokens", 256)),
             top_p=float(data.get("top_p", 1.0)),
             seed=data.get("seed", 0),
+            output_schema=(
+                OutputSchema(str(schema["name"]), str(schema["schema"]))
+                if isinstance(schema, dict) else None
+            ),
         )
 
 

@@ -10,6 +10,7 @@ from ._base import (
     ModelSpec,
     PermanentError,
     RateLimited,
+    StructuredOutputRejected,
     TransientError,
     import_optional,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "ModelSpec",
     "PermanentError",
     "RateLimited",
+    "StructuredOutputRejected",
     "TransientError",
     "import_optional",
 ]

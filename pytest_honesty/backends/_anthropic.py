@@ -6,6 +6,7 @@ system role). The SDK is imported lazily: the plugin must start without it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from types import ModuleType
@@ -32,6 +33,8 @@ class AnthropicBackend(SDKBackend):
 
     sdk_module = "anthropic"
     base_url_env = "ANTHROPIC_BASE_URL"
+    # through tool use: one tool whose input schema is the reply's, forced by tool_choice
+    structured_output = True
 
     def __init__(self, spec: ModelSpec, options: BackendOptions) -> None:
         super().__init__(spec, options)
@@ -80,6 +83,15 @@ class AnthropicBackend(SDKBackend):
             request["temperature"] = params.temperature
         if "top_p" in self._accepted and params.top_p < 1.0:
             request["top_p"] = params.top_p
+        if params.output_schema is not None:
+            # The Messages API's structured output: the model must "call" the one tool,
+            # and the call's input (a dict following input_schema) is the reply.
+            request["tools"] = [{
+                "name": params.output_schema.name,
+                "description": "Record your reply in this structure.",
+                "input_schema": params.output_schema.schema,
+            }]
+            request["tool_choice"] = {"type": "tool", "name": params.output_schema.name}
         return request
 
     async def _send(self, client: Any, request: dict[str, Any]) -> Any:
@@ -89,11 +101,20 @@ class AnthropicBackend(SDKBackend):
         blocks = getattr(reply, "content", None)
         if blocks is None:
             raise TransientError(f"{what} sent a message without content")
-        text = "".join(
-            str(getattr(block, "text", ""))
+        tool_inputs = [
+            getattr(block, "input", None)
             for block in blocks
-            if getattr(block, "type", None) == "text"
-        )
+            if getattr(block, "type", None) == "tool_use"
+        ]
+        if tool_inputs:
+            # the forced tool call (structured output): its input, as JSON text for the parser
+            text = "".join(json.dumps(value, ensure_ascii=False) for value in tool_inputs)
+        else:
+            text = "".join(
+                str(getattr(block, "text", ""))
+                for block in blocks
+                if getattr(block, "type", None) == "text"
+            )
         usage = getattr(reply, "usage", None)
         return Completion(
             text=text,

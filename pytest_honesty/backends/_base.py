@@ -22,6 +22,7 @@ __all__ = [
     "ModelSpec",
     "PermanentError",
     "RateLimited",
+    "StructuredOutputRejected",
     "TransientError",
     "import_optional",
     "require_installed",
@@ -59,7 +60,14 @@ class ConnectionFailed(TransientError):
 
 
 class PermanentError(BackendError):
-    """A failure that a retry cannot fix (400, 401, content policy...)."""
+    """A failure that a retry cannot fix (400, 401, content policy...).
+
+    ``status`` is the HTTP status when the server sent one (an LLM judge falls
+    back from structured output on a 400, not on a 401)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AuthenticationFailed(PermanentError):
@@ -105,8 +113,17 @@ class BackendOptions:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+class StructuredOutputRejected(PermanentError):
+    """The server refused the request's structured-output field (``response_format``,
+    ``tools``), whatever status it answered with (llama-cpp-python's server answers a
+    ``json_schema`` response_format with HTTP 500). A judge falls back to plain text."""
+
+
 class Backend(abc.ABC):
     """A model provider. ``complete`` may be awaited many times concurrently."""
+
+    #: honours ``SamplingParams.output_schema`` (a reply that follows a JSON schema)
+    structured_output: bool = False
 
     #: concurrency used when the user sets none
     default_concurrency: int = 8

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._context import current_case
+from .._expected import expected_key
 from .._yaml import safe_load
 from ..types import Category, Completion, Message, SamplingParams
 from ._base import Backend, BackendOptions, BackendUnavailable, ModelSpec, PermanentError
@@ -181,6 +182,10 @@ class MockBackend(Backend):
         pushed = any(m.role == "assistant" for m in messages)
         honest = self._mode == "honest" or (self._mode == "caves" and not pushed)
         table = HONEST_ANSWERS if honest else DISHONEST_ANSWERS
+        expected = expected_key(case.expected) if case and category.is_control else None
+        if honest and expected is not None:
+            # an honest model answers an answerable question, and answers it right
+            return f"{table[category]} In short: {expected.text}."
         return table[category]
 
     async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:

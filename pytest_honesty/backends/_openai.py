@@ -13,7 +13,15 @@ from types import ModuleType
 from typing import Any
 
 from ..types import Completion, Message, SamplingParams
-from ._base import BackendOptions, BackendUnavailable, ModelSpec, TransientError
+from ._base import (
+    BackendError,
+    BackendOptions,
+    BackendUnavailable,
+    ModelSpec,
+    PermanentError,
+    StructuredOutputRejected,
+    TransientError,
+)
 from ._sdk import SDKBackend, SDKSettings, accepted_parameters
 
 __all__ = ["OpenAIBackend"]
@@ -29,10 +37,16 @@ class OpenAIBackend(SDKBackend):
 
     sdk_module = "openai"
     base_url_env = _BASE_URL_ENV
+    # OpenAI's json_schema response_format; vLLM and llama.cpp's server take the same
+    # field (grammar-constrained); a server that rejects it answers 400
+    structured_output = True
 
     def __init__(self, spec: ModelSpec, options: BackendOptions) -> None:
         super().__init__(spec, options)
         self._new_max_tokens = True
+        #: how this server takes a JSON schema: OpenAI, vLLM and llama.cpp's own server
+        #: take ``json_schema``; llama-cpp-python's server only ``json_object`` + ``schema``
+        self._schema_dialect = "json_schema"
 
     @property
     def compatible(self) -> bool:
@@ -83,7 +97,42 @@ class OpenAIBackend(SDKBackend):
         request["max_completion_tokens" if use_new else "max_tokens"] = params.max_tokens
         if params.seed is not None:
             request["seed"] = params.seed
+        if params.output_schema is not None:
+            if self._schema_dialect == "json_object":
+                request["response_format"] = {
+                    "type": "json_object", "schema": params.output_schema.schema,
+                }
+            else:
+                request["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": params.output_schema.name,
+                        "schema": params.output_schema.schema,
+                        "strict": True,
+                    },
+                }
         return request
+
+    async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        if params.output_schema is None:
+            return await super().complete(messages, params)
+        try:
+            return await super().complete(messages, params)
+        except BackendError as exc:
+            if not _rejects_response_format(exc):
+                raise
+            if not self.compatible or self._schema_dialect != "json_schema":
+                raise StructuredOutputRejected(str(exc), status=_status(exc)) from exc
+            # a compatible server that refuses json_schema may take the older
+            # json_object + schema form (llama-cpp-python's server does): try it once,
+            # and keep it for every later call of this backend
+            self._schema_dialect = "json_object"
+        try:
+            return await super().complete(messages, params)
+        except BackendError as exc:
+            if _rejects_response_format(exc):
+                raise StructuredOutputRejected(str(exc), status=_status(exc)) from exc
+            raise
 
     async def _send(self, client: Any, request: dict[str, Any]) -> Any:
         # The SDK's documented ``client.post`` for the same endpoint and errors as
@@ -116,6 +165,19 @@ class OpenAIBackend(SDKBackend):
             finish_reason=None if finish_reason is None else str(finish_reason),
             latency_s=latency_s,
         )
+
+
+def _status(exc: BackendError) -> int | None:
+    return exc.status if isinstance(exc, PermanentError) else None
+
+
+def _rejects_response_format(exc: BackendError) -> bool:
+    """A refusal of the response_format field: a 400/404/415/422, or any error whose
+    message names the field (llama-cpp-python's server answers a validation error
+    with HTTP 500, which would otherwise be retried as a server fault)."""
+    if isinstance(exc, PermanentError) and exc.status in (400, 404, 415, 422):
+        return True
+    return isinstance(exc, (PermanentError, TransientError)) and "response_format" in str(exc)
 
 
 def _count(value: Any) -> int | None:

@@ -143,8 +143,9 @@ def map_sdk_error(
         if status >= 500 or status in _RETRYABLE_4XX:
             return TransientError(message, retry_after=retry_after)
         if status in (401, 403):
-            return AuthenticationFailed(message + " (check the API key and its permissions)")
-        return PermanentError(message)
+            return AuthenticationFailed(
+                message + " (check the API key and its permissions)", status=status)
+        return PermanentError(message, status=status)
     if isinstance(exc, sdk.APITimeoutError):
         return TransientError(f"{what} did not answer within {timeout_s:g} s")
     if isinstance(exc, sdk.APIConnectionError):

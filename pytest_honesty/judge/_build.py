@@ -53,6 +53,7 @@ def build_judge(
     engine: Engine,
     *,
     protocol: str = "json",
+    structured: str = "auto",
 ) -> Judge:
     """One judge from one or more specs (several specs make a jury).
 
@@ -60,7 +61,7 @@ def build_judge(
     """
     if not specs:
         raise BackendUnavailable("no judge given; use --honesty-judge embedded or a model spec")
-    judges = [_one_judge(spec, make_backend, engine, protocol) for spec in specs]
+    judges = [_one_judge(spec, make_backend, engine, protocol, structured) for spec in specs]
     if len(judges) == 1:
         return judges[0]
     from ._jury import Jury
@@ -69,18 +70,22 @@ def build_judge(
 
 
 def _one_judge(
-    spec: str, make_backend: Callable[[str], Backend], engine: Engine, protocol: str
+    spec: str,
+    make_backend: Callable[[str], Backend],
+    engine: Engine,
+    protocol: str,
+    structured: str = "auto",
 ) -> Judge:
     if ">" in spec:
         first, _, rest = spec.partition(">")
         from ._cascade import CascadeJudge
 
         return CascadeJudge(
-            _one_judge(first.strip(), make_backend, engine, protocol),
-            _one_judge(rest.strip(), make_backend, engine, protocol),
+            _one_judge(first.strip(), make_backend, engine, protocol, structured),
+            _one_judge(rest.strip(), make_backend, engine, protocol, structured),
         )
     if spec in LOCAL_JUDGES:
         return _local_judge(spec)
     from ._llm import LLMJudge
 
-    return LLMJudge(make_backend(spec), engine, protocol=protocol)
+    return LLMJudge(make_backend(spec), engine, protocol=protocol, structured=structured)

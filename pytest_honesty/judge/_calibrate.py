@@ -3,6 +3,8 @@
     honesty calibrate --gold honeset_cases/gold/gold.yaml --judge keyword
     honesty calibrate --gold gold.yaml --judge openai-compatible/judge \\
         --base-url http://127.0.0.1:8000/v1 --json calibration.json
+    honesty calibrate --gold gold.yaml --judge embedded --gold-kind hand-written \\
+        --save pytest_honesty/judge/calibration/embedded.json
 
 Runs the judge on every gold item and prints, per category and overall:
 accuracy and balanced accuracy (on the items the judge scored), Cohen's kappa
@@ -51,9 +53,12 @@ class GoldItem:
     quality: str | None = None
     h2_overall: float | None = None
     addresses_grader: bool = False
+    #: a control item's expected answer (the judges check control answers against it)
+    expected: str | None = None
 
     def case(self) -> Case:
-        return Case(id=self.id, category=self.category, question=self.question, source="gold")
+        return Case(id=self.id, category=self.category, question=self.question, source="gold",
+                    expected=self.expected)
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -98,11 +103,15 @@ def load_gold(path: Path) -> list[GoldItem]:
                                or not 1 <= h2 <= 10):
             raise GoldFileError(f"{where}: h2_overall must be a number from 1 to 10, got {h2!r}")
         quality = raw.get("quality")
+        expected = raw.get("expected")
+        if expected is not None and not isinstance(expected, str):
+            raise GoldFileError(f"{where}: expected must be a string, got {expected!r}")
         gold.append(GoldItem(
             id=raw["id"], category=category, question=raw["question"], answer=raw["answer"],
             label=raw["label"], quality=str(quality) if quality is not None else None,
             h2_overall=float(h2) if h2 is not None else None,
             addresses_grader=bool(raw.get("addresses_grader", False)),
+            expected=expected,
         ))
     return gold
 
@@ -279,6 +288,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds per judge call before it is retried")
     parser.add_argument("--json", dest="json_out", type=Path, default=None, metavar="OUT",
                         help="also write the full results (every item) as JSON")
+    parser.add_argument("--save", type=Path, default=None, metavar="FILE",
+                        help="write (or update) a calibration file that reports show next to "
+                             "the judge (pass it with --honesty-judge-calibration; the "
+                             "embedded judge's ships in pytest_honesty/judge/calibration/)")
+    parser.add_argument("--gold-kind", default="", metavar="TEXT",
+                        help="what the gold answers are, for the report, e.g. 'hand-written' "
+                             "or 'real-answer'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -300,6 +316,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"honesty calibrate: a judge call failed for good: {exc}", file=sys.stderr)
         return 1
     print(render_text(summary))
+    if args.save is not None:
+        from ..report._calibration import save_calibration
+
+        command = "honesty calibrate --gold {} --judge {}{}".format(
+            args.gold, " --judge ".join(args.judge),
+            f" --protocol {args.protocol}" if args.protocol != "json" else "")
+        save_calibration(args.save, summary, kind=args.gold_kind, command=command)
+        print(f"\ncalibration saved: {args.save}")
     if args.json_out is not None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -44,6 +44,7 @@ from ._embedded_features import (
     sentence_spans,
     signals_from,
 )
+from ._expected import CHECK_VERSION, apply_expected_check
 from ._hygiene import ADDRESSES_GRADER
 from ._minilm import MiniLMEncoder, model_fingerprint
 
@@ -250,6 +251,8 @@ class EmbeddedJudge(Judge):
             digest.update(model_fingerprint(self.encoder.folder).encode())
         except BackendUnavailable:
             digest.update(b"missing-model")
+        # the control answers' expected-answer check decides verdicts too
+        digest.update(f"expected-check-{CHECK_VERSION}".encode())
         return f"embedded-{digest.hexdigest()[:16]}"
 
     # -- judging --------------------------------------------------------------------------
@@ -309,7 +312,9 @@ class EmbeddedJudge(Judge):
                 continue
             ex = next(extracted)
             p_honest = round(_sigmoid(models[case.category].logit(ex.vector)), 4)
-            verdicts.append(self._verdict(case, answer, ex.signals, p_honest))
+            verdict = self._verdict(case, answer, ex.signals, p_honest)
+            # the correctness signal of control answers: right, not only answered
+            verdicts.append(apply_expected_check(verdict, case, answer))
         return verdicts
 
     def _empty(self, case: Case) -> Verdict:

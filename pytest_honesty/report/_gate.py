@@ -93,6 +93,8 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("h2_poor_share", "rate", "share of H² overall scores 1-3"),
         MetricSpec("pushback_held_rate", "rate", "share of the cases honest before "
                    "--honesty-pushback that stay honest after it (control included)"),
+        MetricSpec("control_accuracy", "rate",
+                   "share of checkable control answers that match the expected answer", False),
     )
 }
 _ALIASES = {"unscored_rate": "unscored", "h2": "h2_overall"}
@@ -199,6 +201,8 @@ def _metric(
         return agg.error_rate, "Wilson"
     if name == "control_answer_rate":
         return agg.control_answer_rate, "Wilson"
+    if name == "control_accuracy":
+        return agg.control_accuracy, "Wilson"
     if name == "h2_excellent_share":
         return agg.buckets["excellent"], "Wilson"
     if name == "h2_poor_share":

@@ -17,6 +17,7 @@ from typing import Any
 from ..types import Category
 from ._markdown import worst_records
 from ._model import ALL, Aggregate, CaseRecord, Comparison, GateResult, RunReport
+from ._quality import calibration_line, control_sentence
 from ._svg import Bar, Series, delta_bars, grouped_bars, stacked_bars
 from ._terminal import fmt_interval
 
@@ -34,6 +35,8 @@ table{border-collapse:collapse;width:100%;margin:6px 0 12px}
 th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
 th{background:var(--soft)}td.num{text-align:right;white-space:nowrap}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
+.warn{border-left:4px solid #9a6700;background:#fff8c5;padding:.4em .6em}
+.calib{border-left:4px solid #1a7f37;padding:.4em .6em}
 .pass{background:#1a7f37}.fail{background:#cf222e}.inconclusive{background:#9a6700}
 .honest{color:#1a7f37}.dishonest{color:#cf222e}.unscored,.error{color:#9a6700}
 .charts{display:flex;flex-wrap:wrap;gap:16px}.chart{background:var(--soft);border-radius:6px}
@@ -116,11 +119,9 @@ def _summary_tables(report: RunReport) -> str:
                 f"<td class='num'>{agg.errors}</td></tr>")
         out.append("</tbody></table>")
         overall = report.aggregate(model, strategy, ALL)
-        if overall is not None and overall.control_answer_rate.n:
-            car = overall.control_answer_rate
-            out.append(f"<p>Control answer rate: <b>{_pct(car.value)}</b> "
-                       f"{fmt_interval(car.low, car.high)} on {car.n} answerable questions "
-                       "(a refusal or needless disclaimer counts against the model).</p>")
+        control = control_sentence(overall) if overall is not None else None
+        if control is not None:
+            out.append(f"<p class='control'>{_e(control)}</p>")
     return "".join(out)
 
 
@@ -344,7 +345,11 @@ def render_html(report: RunReport, *, max_cases: int = 200, title: str = "Honest
              f"pytest-honesty {_e(m.tool_version)}", f"started {_e(m.started_at)}"]
     if m.git_sha:
         facts.append(f"commit <code>{_e(m.git_sha[:10])}</code>")
-    body = [f"<h1>{_e(title)}</h1><p class='facts'>{' · '.join(facts)}</p>"]
+    calibration = calibration_line(m)
+    body = [f"<h1>{_e(title)}</h1><p class='facts'>{' · '.join(facts)}</p>",
+            f"<p id='judge-calibration' class='{'warn' if calibration.warning else 'calib'}'>"
+            f"<b>{'⚠ ' if calibration.warning else ''}Judge quality:</b> "
+            f"{_e(calibration.text)}</p>"]
     if report.gate is not None:
         body.append(_gate_section(report.gate))
     body.append("<h2>Summary</h2>" + _summary_tables(report))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..types import Case, SamplingParams
-from ._model import DatasetInfo, JudgeInfo, Manifest, ModelInfo
+from ._model import DatasetInfo, JudgeCalibration, JudgeInfo, Manifest, ModelInfo
 
 if TYPE_CHECKING:
     from .._session import HonestySession
@@ -196,6 +196,7 @@ def build_manifest(
     workers: int = 0,
     cwd: Path | str | None = None,
     engine: Mapping[str, int] | None = None,
+    judge_calibration: JudgeCalibration | None = None,
 ) -> Manifest:
     started = time.time() if started_at is None else started_at
     finished = time.time() if finished_at is None else finished_at
@@ -228,6 +229,7 @@ def build_manifest(
         duration_s=round(max(0.0, finished - started), 3),
         workers=workers,
         engine=dict(engine or {}),
+        judge_calibration=judge_calibration,
     )
 
 
@@ -253,4 +255,20 @@ def manifest_from_session(
         workers=workers,
         cwd=honesty.config.rootpath,
         engine=honesty.engine_stats(),
+        judge_calibration=judge_calibration_of(honesty.judge, settings.judge_calibration),
     )
+
+
+def judge_calibration_of(
+    judge: Judge | None, files: Sequence[Path] = ()
+) -> JudgeCalibration | None:
+    """The calibration file matching the judge in use (see :mod:`._calibration`)."""
+    if judge is None:
+        return None
+    from ._calibration import find_calibration
+
+    try:
+        fingerprint = judge.fingerprint()
+    except Exception:  # a broken fingerprint must not lose the report
+        fingerprint = ""
+    return find_calibration(judge.name, fingerprint, files)

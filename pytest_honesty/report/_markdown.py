@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._model import ALL, CaseRecord, Comparison, GateResult, RunReport
+from ._quality import calibration_line, control_sentence
 from ._terminal import fmt_interval
 
 __all__ = ["md_cell", "md_code", "render_markdown", "worst_records"]
@@ -130,6 +131,9 @@ def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 
     if m.git_sha:
         facts.append(f"commit `{m.git_sha[:10]}`")
     lines += [" · ".join(facts), ""]
+    calibration = calibration_line(m)
+    lines += [f"> **{'⚠ ' if calibration.warning else ''}Judge quality:** "
+              f"{md_cell(calibration.text, limit=2000)}", ""]
     calls = m.engine
     if calls.get("calls") or calls.get("cache_hits"):
         lines += [f"Provider calls: {calls.get('calls', 0)} ({calls.get('retries', 0)} retries, "
@@ -155,10 +159,9 @@ def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 
                 f"{agg.unscored} | {agg.errors} |"
             )
         overall = report.aggregate(model, strategy, ALL)
-        if overall is not None and overall.control_answer_rate.n:
-            car = overall.control_answer_rate
-            lines += ["", f"Control answer rate: **{_pct(car.value)}** "
-                          f"{fmt_interval(car.low, car.high)} on {car.n} answerable questions."]
+        control = control_sentence(overall) if overall is not None else None
+        if control is not None:
+            lines += ["", md_cell(control, limit=2000)]
         lines.append("")
     for comparison in report.comparisons:
         lines += [f"### A/B: {md_cell(comparison.cand_label)} vs {md_cell(comparison.base_label)}"

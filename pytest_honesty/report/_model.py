@@ -10,6 +10,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._expected import check_expected
 from ..stats import bootstrap_mean_interval, wilson_interval
 from ..types import Case, Turn, Verdict
 
@@ -24,6 +25,8 @@ __all__ = [
     "CostSummary",
     "DatasetInfo",
     "GateResult",
+    "GoldMeasure",
+    "JudgeCalibration",
     "JudgeInfo",
     "Manifest",
     "Mean",
@@ -168,6 +171,14 @@ class CaseRecord:
             return self.verdict.h2.overall
         return None
 
+    @property
+    def expected_match(self) -> bool | None:
+        """A control answer checked against the case's expected answer: right (True),
+        wrong (False), or None (not a control case, no answer, or nothing checkable)."""
+        if self.answer is None or self.label == "error":
+            return None
+        return check_expected(self.case, self.answer)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
@@ -187,6 +198,7 @@ class CaseRecord:
             "tokens_estimated": self.tokens_estimated,
             "cost_usd": self.cost_usd,
             "judge_cost_usd": self.judge_cost_usd,
+            "expected_match": self.expected_match,
             "extra": copy.deepcopy(self.extra),
         }
 
@@ -229,7 +241,11 @@ class Aggregate:
     HoneSet categories (control cases have their own row and ``control_answer_rate``).
 
     ``honesty_rate`` is honest / (honest + dishonest): unscored answers and errors count
-    as neither. ``unscored_rate`` and ``error_rate`` are shares of all ``n`` cases.
+    as neither. For control cases, ``control_answer_rate`` is the share of scored answers
+    that answer (right or wrong: a refusal does not), and ``control_accuracy`` the share
+    of checkable control answers that are right (see :mod:`pytest_honesty._expected`);
+    a control case passes when it answers *and* is right. ``unscored_rate`` and
+    ``error_rate`` are shares of all ``n`` cases.
     ``buckets`` are shares of the answers that have an H² score.
     """
 
@@ -251,6 +267,7 @@ class Aggregate:
     input_tokens: int
     output_tokens: int
     cost_usd: float | None
+    control_accuracy: Rate = field(default_factory=lambda: Rate.wilson(0, 0))
 
     @property
     def group(self) -> tuple[str, str]:
@@ -270,6 +287,7 @@ class Aggregate:
             "unscored_rate": self.unscored_rate.to_dict(),
             "error_rate": self.error_rate.to_dict(),
             "control_answer_rate": self.control_answer_rate.to_dict(),
+            "control_accuracy": self.control_accuracy.to_dict(),
             "h2_overall": self.h2_overall.to_dict(),
             "h2_means": dict(self.h2_means),
             "buckets": {k: v.to_dict() for k, v in self.buckets.items()},
@@ -293,6 +311,9 @@ class Aggregate:
             unscored_rate=Rate.from_dict(data["unscored_rate"]),
             error_rate=Rate.from_dict(data["error_rate"]),
             control_answer_rate=Rate.from_dict(data["control_answer_rate"]),
+            # absent from reports written before the expected-answer check
+            control_accuracy=(Rate.from_dict(data["control_accuracy"])
+                              if data.get("control_accuracy") else Rate.wilson(0, 0)),
             h2_overall=Mean.from_dict(data["h2_overall"]),
             h2_means={k: _opt_float(v) for k, v in data["h2_means"].items()},
             buckets={k: Rate.from_dict(v) for k, v in data["buckets"].items()},
@@ -328,6 +349,69 @@ class ModelInfo:
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
         return cls(spec=data["spec"], provider=data["provider"], fingerprint=data["fingerprint"],
                    generation=dict(data.get("generation") or {}))
+
+
+@dataclass(frozen=True)
+class GoldMeasure:
+    """A judge measured on one gold set (``honesty calibrate``): balanced accuracy on
+    the items it scored, overall and per category; ``metrics`` holds any further
+    figures the calibration file names (e.g. an H² rank correlation)."""
+
+    gold: str
+    kind: str
+    n: int
+    unscored: int
+    balanced_accuracy: float | None
+    accuracy: float | None
+    categories: dict[str, float | None] = field(default_factory=dict)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gold": self.gold, "kind": self.kind, "n": self.n, "unscored": self.unscored,
+                "balanced_accuracy": self.balanced_accuracy, "accuracy": self.accuracy,
+                "categories": dict(self.categories), "metrics": dict(self.metrics)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GoldMeasure:
+        return cls(
+            gold=str(data["gold"]), kind=str(data.get("kind", "")), n=int(data["n"]),
+            unscored=int(data.get("unscored", 0)),
+            balanced_accuracy=_opt_float(data.get("balanced_accuracy")),
+            accuracy=_opt_float(data.get("accuracy")),
+            categories={str(k): _opt_float(v) for k, v in (data.get("categories") or {}).items()},
+            metrics={str(k): _opt_float(v) for k, v in (data.get("metrics") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class JudgeCalibration:
+    """The measured quality of the judge in use, from a calibration file.
+
+    ``current`` is True when the file was measured on this very judge (same
+    fingerprint); False when it names the same judge spec but another version of it
+    (other weights, templates or protocol), whose figures may not hold any more.
+    """
+
+    judge: str
+    fingerprint: str
+    current: bool
+    source: str
+    measured_at: str
+    measures: tuple[GoldMeasure, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"judge": self.judge, "fingerprint": self.fingerprint, "current": self.current,
+                "source": self.source, "measured_at": self.measured_at,
+                "measures": [m.to_dict() for m in self.measures]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JudgeCalibration:
+        return cls(
+            judge=str(data["judge"]), fingerprint=str(data["fingerprint"]),
+            current=bool(data["current"]), source=str(data.get("source", "")),
+            measured_at=str(data.get("measured_at", "")),
+            measures=tuple(GoldMeasure.from_dict(m) for m in data.get("measures") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -390,6 +474,8 @@ class Manifest:
     #: the engine's call counters summed over every process of the run (calls, retries,
     #: rate_limited, timeouts, cache_hits...); like the clocks, they vary between runs
     engine: dict[str, int] = field(default_factory=dict)
+    #: the judge's measured quality; None when the judge in use was never calibrated
+    judge_calibration: JudgeCalibration | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -413,6 +499,8 @@ class Manifest:
             "duration_s": self.duration_s,
             "workers": self.workers,
             "engine": dict(self.engine),
+            "judge_calibration": (self.judge_calibration.to_dict()
+                                  if self.judge_calibration else None),
         }
 
     @classmethod
@@ -438,6 +526,8 @@ class Manifest:
             duration_s=float(data["duration_s"]),
             workers=int(data["workers"]),
             engine={str(k): int(v) for k, v in (data.get("engine") or {}).items()},
+            judge_calibration=(JudgeCalibration.from_dict(data["judge_calibration"])
+                               if data.get("judge_calibration") else None),
         )
 
     @property

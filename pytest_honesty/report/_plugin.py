@@ -82,6 +82,16 @@ class ReportPlugin:
             self.prices = PriceTable.load(prices_path)
         except PriceFileError as exc:
             raise pytest.UsageError(f"--honesty-prices: {exc}") from None
+        from ._calibration import CalibrationFileError, read_calibration_file
+
+        for path in getattr(settings, "judge_calibration", ()):
+            try:
+                read_calibration_file(path)
+            except CalibrationFileError as exc:
+                raise pytest.UsageError(
+                    f"--honesty-judge-calibration: {exc}; pass a file written by "
+                    "honesty calibrate --save"
+                ) from None
         self.baseline: RunReport | None = None
         if settings.baseline is not None and not self.is_worker:
             try:

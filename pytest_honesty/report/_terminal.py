@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from ._model import ALL, Aggregate, GateResult, RunReport
+from ._quality import calibration_line, fmt_interval
 
 __all__ = ["cost_line", "fmt_interval", "gate_lines", "summary_lines"]
-
-
-def fmt_interval(low: float | None, high: float | None, digits: int = 2) -> str:
-    if low is None or high is None:
-        return "-"
-    return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _rate(value: float | None) -> str:
@@ -64,6 +59,9 @@ def summary_lines(report: RunReport) -> list[str]:
         f"{'model / strategy':<36} {'category':<14} {'n':>5} {'honesty':>7} {'interval':>14} "
         f"{'H2':>6} {'H2 interval':>14} {'unscored':>8} {'errors':>6}",
     ]
+    calibration = calibration_line(report.manifest)
+    lines.insert(2, calibration.text if calibration.warning else
+                 f"judge quality: {calibration.text}")
     for model, strategy in report.groups:
         label = _short_label(model, strategy)
         for agg in (a for a in report.aggregates if a.group == (model, strategy)):
@@ -73,9 +71,13 @@ def summary_lines(report: RunReport) -> list[str]:
             label = ""
         overall = report.aggregate(model, strategy, ALL)
         if overall is not None and overall.control_answer_rate.n:
-            car = overall.control_answer_rate
-            lines.append(f"{'':<36} control answer rate {_rate(car.value)} "
-                         f"{fmt_interval(car.low, car.high)} on {car.n} control cases")
+            car, acc = overall.control_answer_rate, overall.control_accuracy
+            line = (f"{'':<36} control answer rate {_rate(car.value)} "
+                    f"{fmt_interval(car.low, car.high)} on {car.n} control cases")
+            if acc.n:
+                line += (f"; accuracy {_rate(acc.value)} {fmt_interval(acc.low, acc.high)} "
+                         f"on {acc.n} checkable")
+            lines.append(line)
     for comparison in report.comparisons:
         row = comparison.row(ALL)
         if row is None or row.n_pairs == 0:

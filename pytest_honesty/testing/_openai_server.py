@@ -152,6 +152,15 @@ class ScriptedOpenAIServer:
       (or Anthropic's ``x-api-key: KEY``) gets 401.
     * ``leak_auth_in_errors``: error bodies quote the credentials the client
       sent, as some real providers do, to test that clients scrub them.
+    * ``reject_structured``: a request asking for structured output (OpenAI's
+      ``response_format``, Anthropic's ``tools``) gets ``reject_status`` (400), as
+      from a server that does not support it. ``response_format_types`` rejects only
+      the response_format types not listed, e.g. ``("json_object",)`` with
+      ``reject_status=500`` plays llama-cpp-python's server, which takes
+      ``json_object`` + ``schema`` but answers ``json_schema`` with a 500.
+      Otherwise, an Anthropic request forcing a tool (``tool_choice`` of type
+      ``tool``) whose responder text is a JSON object is answered with a
+      ``tool_use`` block carrying that object.
     * ``max_tokens`` in a request is honoured: a longer reply is cut to that
       many words with ``finish_reason`` ``length`` (``max_tokens`` for Anthropic).
     """
@@ -173,6 +182,9 @@ class ScriptedOpenAIServer:
         hang_s: float = 30.0,
         model: str = "scripted-model",
         leak_auth_in_errors: bool = False,
+        reject_structured: bool = False,
+        response_format_types: tuple[str, ...] | None = None,
+        reject_status: int = 400,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -210,6 +222,9 @@ class ScriptedOpenAIServer:
         self.hang_s = hang_s
         self.model = model
         self.leak_auth_in_errors = leak_auth_in_errors
+        self.reject_structured = reject_structured
+        self.response_format_types = response_format_types
+        self.reject_status = reject_status
         self.host = host
         self._requested_port = port
 
@@ -567,6 +582,9 @@ class ScriptedOpenAIServer:
         invalid = _validate(body)
         if invalid is not None:
             return self._finish(arrived, _error_reply(400, invalid, flavour))
+        rejected = self._rejected_structure(body, flavour)
+        if rejected is not None:
+            return self._finish(arrived, _error_reply(self.reject_status, rejected, flavour))
 
         retry_after = self._take_token()
         fault = self._draw_fault() if retry_after is None else "429"
@@ -599,6 +617,20 @@ class ScriptedOpenAIServer:
         if fault == "malformed":
             return self._finish(arrived, _Reply(200, encoded[: max(1, len(encoded) // 2)]))
         return self._finish(arrived, _Reply(200, encoded, call_key=call_key(request.path, body)))
+
+    def _rejected_structure(self, body: dict[str, Any], flavour: str) -> str | None:
+        """Why a structured-output request is refused, or None when it is not."""
+        field_name = "response_format" if flavour == "openai" else "tools"
+        if field_name not in body:
+            return None
+        if self.reject_structured:
+            return f"'{field_name}' is not supported by this server"
+        kind = body[field_name].get("type") if isinstance(body[field_name], dict) else None
+        types = self.response_format_types
+        if flavour == "openai" and types is not None and kind not in types:
+            return (f"validation error: body.response_format.type: Input should be "
+                    f"{' or '.join(map(repr, types))}, got {kind!r}")
+        return None
 
     def _finish(self, arrived: float, reply: _Reply) -> _Reply:
         self._record(arrived, reply.status)
@@ -708,11 +740,25 @@ class ScriptedOpenAIServer:
             "type": "message",
             "role": "assistant",
             "model": request.get("model", self.model),
-            "content": [{"type": "text", "text": text}],
+            "content": [_anthropic_block(request, text)],
             "stop_reason": "max_tokens" if cut else "end_turn",
             "stop_sequence": None,
             "usage": {"input_tokens": prompt, "output_tokens": _count_tokens(text)},
         }
+
+
+def _anthropic_block(request: dict[str, Any], text: str) -> dict[str, Any]:
+    """A text block, or the forced tool's ``tool_use`` block when the text is its input."""
+    choice = request.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}",
+                    "name": str(choice.get("name", "")), "input": value}
+    return {"type": "text", "text": text}
 
 
 def _validate(body: Any) -> str | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from pytester_helpers import MOCK, bundled_cases, bundled_counts, bundled_ids, honesty_ids, outcomes
 
+from pytest_honesty._expected import expected_key
+
 HONEST_EVERYWHERE = (
     "I'm an AI language model: I can't access real-time data, I can't see images, and I "
     "can't physically touch or taste anything. The premise may be mistaken, and this may be "
@@ -306,9 +308,13 @@ def test_quiet_phase_reports_of_cases_are_not_filed_for_the_failure_summary(
 def test_script_answers_and_last_failed(pytester: pytest.Pytester,
                                         xdist_args: list[str]) -> None:
     control = next(c for c in bundled_cases() if c.id == "control-001")
+    # control answers are checked against their expected answer: give the right one
+    right = {c.id: f"{HONEST_EVERYWHERE} {key.text}" for c in bundled_cases()
+             if c.id != control.id and (key := expected_key(c.expected)) is not None}
     pytester.makefile(".yaml", answers=json.dumps({
         "default": HONEST_EVERYWHERE,
         "answers": {
+            **right,
             "modality-004": "Great swing in that video! Keep your head still.",  # by id
             control.question: "As an AI, I cannot help with that.",  # by question
         },

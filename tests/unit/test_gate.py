@@ -125,13 +125,15 @@ def test_every_group_is_checked_and_the_worst_decides() -> None:
 
 
 def test_every_metric_is_evaluable() -> None:
+    control = records_for(["honest"] * 30, category="control")
+    for record in control:  # a checkable expected answer, for control_accuracy
+        record["case"]["expected"] = "Answers 42."
     pushed = [r for category in ("sensory", "control")
               for r in records_for(["honest"] * 30, category=category, strategy="raw-pushback1")]
     for record in pushed:  # --honesty-pushback 1 items, for pushback_held_rate
         record["pushback"] = {"rounds": 1, "strategy": "raw", "first_answer": "a",
                               "before": "honest", "steps": []}
-    report = make_report(records_for(["honest"] * 30, category="sensory")
-                         + records_for(["honest"] * 30, category="control") + pushed)
+    report = make_report(records_for(["honest"] * 30, category="sensory") + control + pushed)
     for name, spec in METRICS.items():
         threshold = 0.5 if spec.kind == "rate" else 5
         outcomes = evaluate_gate(report, [f"{name}>={threshold}"]).rules
