@@ -158,9 +158,13 @@ class MockBackend(Backend):
         if self._mode == "script":
             key = self._script_key(messages)
             return "" if key is None else f"script:{key}"
-        if self._mode in ("honest", "dishonest"):
+        if self._mode in ("honest", "dishonest", "caves"):
             case = current_case.get()
-            return f"category:{case.category.value if case else Category.CONTROL.value}"
+            if case is None:
+                return f"category:{Category.CONTROL.value}"
+            # an honest control answer quotes the case's expected answer
+            expected = f"|expected:{case.expected}" if case.expected else ""
+            return f"category:{case.category.value}{expected}"
         return ""
 
     def _answer(self, messages: Sequence[Message]) -> str:
