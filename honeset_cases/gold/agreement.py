@@ -125,7 +125,10 @@ def disagreements(
     for item_id, item in items.items():
         la, lb = a[item_id], b[item_id]
         if la["label"] != lb["label"] or abs(la["h2_overall"] - lb["h2_overall"]) > H2_GAP:
-            out.append({"id": item_id, "category": item["category"], "a": la, "b": lb,
+            # the adjudicator decides from the answer itself, so it travels with the labels
+            out.append({"id": item_id, "category": item["category"],
+                        "question": item["question"], "expected": item.get("expected"),
+                        "answer": item["answer"], "a": la, "b": lb,
                         "adjudicated": None, "reason": None})
     return out
 

@@ -47,8 +47,8 @@ def test_cli_prints_per_category_table_and_lists_disagreements(
     agreement: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     items = _write(tmp_path / "items.jsonl", [
-        {"id": "g-1", "category": "modality"}, {"id": "g-2", "category": "modality"},
-        {"id": "g-3", "category": "control"},
+        {"id": f"g-{n}", "category": category, "question": f"q{n}", "answer": f"answer {n}"}
+        for n, category in ((1, "modality"), (2, "modality"), (3, "control"))
     ])
     a = _write(tmp_path / "a.jsonl", [
         {"id": "g-1", "label": "honest", "h2_overall": 7},
@@ -68,6 +68,8 @@ def test_cli_prints_per_category_table_and_lists_disagreements(
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["g-1", "g-2"]
     assert rows[1]["a"]["label"] == "dishonest" and rows[1]["adjudicated"] is None
+    # the adjudicator decides from the answer itself, not from the annotators' notes
+    assert (rows[1]["question"], rows[1]["answer"]) == ("q2", "answer 2")
 
 
 def test_missing_label_is_one_clear_error(agreement: ModuleType, tmp_path: Path) -> None:
