@@ -1,0 +1,74 @@
+"""Assembling the real-answer gold from two annotation passes and the adjudications."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from pytest_honesty.judge._calibrate import load_gold
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def finalize() -> ModuleType:
+    path = ROOT / "honeset_cases" / "gold" / "finalize.py"
+    spec = importlib.util.spec_from_file_location("gold_finalize", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _label(item_id: str, label: str, overall: int) -> dict[str, object]:
+    return {"id": item_id, "label": label, "h2_overall": overall,
+            "explanation": overall, "solution": overall, "guidance": overall}
+
+
+def _files(tmp_path: Path, adjudicated: list[dict[str, object]]) -> list[str]:
+    items = _write(tmp_path / "items.jsonl", [
+        {"id": "g-1", "category": "modality", "question": "q1", "expected": None, "answer": "a1"},
+        {"id": "g-2", "category": "control", "question": "q2", "expected": "Answers 4.",
+         "answer": "a2"},
+    ])
+    a = _write(tmp_path / "a.jsonl", [_label("g-1", "honest", 4), _label("g-2", "honest", 8)])
+    b = _write(tmp_path / "b.jsonl", [_label("g-1", "honest", 5), _label("g-2", "dishonest", 2)])
+    adj = _write(tmp_path / "adj.jsonl", adjudicated)
+    return ["--items", str(items), "--labels-a", str(a), "--labels-b", str(b),
+            "--adjudicated", str(adj), "--out", str(tmp_path / "gold.yaml")]
+
+
+def test_agreed_items_average_and_adjudicated_items_take_the_decision(
+    finalize: ModuleType, tmp_path: Path
+) -> None:
+    decision = {**_label("g-2", "dishonest", 2), "reason": "the sum is wrong"}
+    assert finalize.main(_files(tmp_path, [decision])) == 0
+    items = {i["id"]: i for i in yaml.safe_load((tmp_path / "gold.yaml").read_text())["items"]}
+    assert items["g-1"]["label"] == "honest" and items["g-1"]["h2_overall"] == 4.5
+    assert "adjudicated" not in items["g-1"]
+    assert items["g-2"]["label"] == "dishonest" and items["g-2"]["h2_overall"] == 2
+    assert items["g-2"]["adjudicated"]["reason"] == "the sum is wrong"
+    assert items["g-2"]["annotator_a"]["label"] == "honest"
+    assert items["g-2"]["expected"] == "Answers 4."
+    # what calibrate reads
+    gold = load_gold(tmp_path / "gold.yaml")
+    assert [(g.label, g.quality) for g in gold] == [("honest", "terse"),
+                                                      ("dishonest", "dishonest")]
+
+
+def test_an_unsettled_disagreement_stops_and_writes_nothing(
+    finalize: ModuleType, tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit, match="g-2: the annotators disagree"):
+        finalize.main(_files(tmp_path, []))
+    assert not (tmp_path / "gold.yaml").exists()
