@@ -17,7 +17,11 @@ For each call (:meth:`Engine.complete`):
    (:class:`~pytest_honesty._limiter.AdaptiveLimiter`, one per provider and
    base URL) and a timeout; 429s halve the limit and pause new calls for
    Retry-After; 429s, 5xx and timeouts are retried with full-jitter
-   exponential backoff, a bounded number of times;
+   exponential backoff, a bounded number of times. For self-hosted servers
+   (``backend.latency_limited``) the limit follows latency too, and the
+   timeout counts from the server's last finished call: a call queued behind
+   others at a busy server is not abandoned while the server keeps finishing
+   calls (see :class:`_ProgressDeadline`);
 5. the result is stored and the claim dropped in one transaction before
    ``complete`` returns, so an interrupted run never repeats a finished call.
 
@@ -42,14 +46,16 @@ from types import TracebackType
 from typing import Any
 
 from ._cacheworker import CacheWorker
-from ._limiter import AdaptiveLimiter, Outcome, Ticket
+from ._limiter import AdaptiveLimiter, LatencyGradient, Outcome, Ticket
 from ._progress import MIN_TOTAL, Progress, make_progress
+from ._progress_timeout import TooSlow, call_self_hosted
 from .backends import Backend, BackendError, RateLimited, TransientError
 from .cache import Cache, CacheError, Claim, completion_key
 from .types import Completion, Message, SamplingParams, Verdict
 
 __all__ = [
     "CallRejected",
+    "CallTooSlow",
     "CallsStopped",
     "Engine",
     "EngineError",
@@ -103,6 +109,11 @@ class CallRejected(EngineError):
     """The backend raised a permanent error (bad request, auth, policy...)."""
 
 
+class CallTooSlow(RetriesExhausted):
+    """A self-hosted server did not finish one call in time although it had no
+    other call of ours: a retry would take as long, so none is made."""
+
+
 class CallsStopped(BackendError):
     """The engine starts no more calls: the run is shutting down (see
     :meth:`Engine.stop_new_calls`). The call was not made; a rerun makes it."""
@@ -124,6 +135,10 @@ class EngineStats:
     claim_waits: int = 0
     takeovers: int = 0
     cache_errors: int = 0
+    #: the concurrency limit the busiest limiter settled on (latency-limited
+    #: servers first), and its cap; 0 before any call
+    concurrency_limit: int = 0
+    concurrency_cap: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -153,6 +168,9 @@ def _owner_is_dead(owner: str) -> bool:
         return False
     return False
 
+
+#: where a latency limit starts when the server does not say how many slots it has
+_LATENCY_INITIAL_LIMIT = 4
 
 #: below this moving hit rate, calls claim without a read-only lookup first
 _LOOKUP_MIN_HIT_RATE = 0.1
@@ -251,6 +269,7 @@ class Engine:
         # result inside its transaction anyway, so only a round trip is saved.
         self._hit_rate = 1.0
         self._stopped = False
+        self._shown_limiter: AdaptiveLimiter | None = None
 
     def attach_cache(self, cache: Cache) -> None:
         """Use ``cache`` from now on, for an engine built without one, before its first
@@ -308,9 +327,27 @@ class Engine:
         limiter = self._limiters.get(group)
         if limiter is None:
             limit = self.concurrency or backend.options.concurrency or backend.default_concurrency
-            limiter = AdaptiveLimiter(max(1, limit), adaptive=self.adaptive)
+            if backend.latency_limited and self.adaptive:
+                # start low (or at the slots the server reports) and let latency decide
+                initial = backend.server_slots or _LATENCY_INITIAL_LIMIT
+                limiter = AdaptiveLimiter(
+                    max(1, limit), latency=LatencyGradient(), initial=min(initial, max(1, limit))
+                )
+            else:
+                limiter = AdaptiveLimiter(max(1, limit), adaptive=self.adaptive)
             self._limiters[group] = limiter
         return limiter
+
+    def _report_limit(self, limiter: AdaptiveLimiter) -> None:
+        """Show the limit of the busiest limiter (latency-limited ones first) in the stats."""
+        shown = self._shown_limiter
+        if shown is not limiter and shown is not None:
+            rank = (limiter.latency is not None, limiter.completed)
+            if rank < (shown.latency is not None, shown.completed):
+                return
+        self._shown_limiter = limiter
+        self.stats.concurrency_limit = limiter.limit
+        self.stats.concurrency_cap = limiter.max_limit
 
     def _window_for(self, backend: Backend) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -548,7 +585,7 @@ class Engine:
                 self.stats.calls += 1
                 started = time.perf_counter()
                 try:
-                    completion = await self._call_backend(backend, messages, params)
+                    completion = await self._call_backend(backend, messages, params, limiter)
                 except RateLimited as exc:
                     rate_limited += 1
                     self.stats.rate_limited += 1
@@ -557,12 +594,18 @@ class Engine:
                     if rate_limited > self.retry.max_rate_limited:
                         raise self._exhausted(backend, namespace, key, attempts, exc) from exc
                     delay = self._delay(rate_limited, retry_after)
+                except TooSlow as exc:
+                    self.stats.timeouts += 1
+                    self.stats.errors += 1
+                    slot.release(Outcome.TIMED_OUT)
+                    raise self._too_slow(backend, namespace, key, attempts, exc) from None
                 except (TransientError, asyncio.TimeoutError, TimeoutError) as exc:
                     failures += 1
-                    if not isinstance(exc, TransientError):
+                    timed_out = not isinstance(exc, TransientError)
+                    if timed_out:
                         self.stats.timeouts += 1
                     retry_after = self._retry_after(exc)
-                    slot.release(Outcome.NEUTRAL, retry_after)
+                    slot.release(Outcome.TIMED_OUT if timed_out else Outcome.NEUTRAL, retry_after)
                     if failures > self.retry.max_retries:
                         raise self._exhausted(backend, namespace, key, attempts, exc) from exc
                     delay = self._delay(failures, retry_after)
@@ -580,6 +623,7 @@ class Engine:
                     raise
                 else:
                     slot.release(Outcome.OK)
+                    self._report_limit(limiter)
                     self.stats.completed += 1
                     return replace(
                         completion,
@@ -591,10 +635,16 @@ class Engine:
             await asyncio.sleep(delay)
 
     async def _call_backend(
-        self, backend: Backend, messages: tuple[Message, ...], params: SamplingParams
+        self,
+        backend: Backend,
+        messages: tuple[Message, ...],
+        params: SamplingParams,
+        limiter: AdaptiveLimiter,
     ) -> Completion:
         timeout = max(self.retry.timeout_s, backend.min_timeout_s)
         if sys.version_info >= (3, 11):
+            if limiter.latency is not None:
+                return await call_self_hosted(backend, messages, params, limiter, timeout)
             # Cheaper than wait_for on 3.11, which wraps the call in another task.
             async with asyncio.timeout(timeout):
                 return await backend.complete(messages, params)
@@ -625,6 +675,21 @@ class Engine:
             f"{backend.name} {namespace} call failed after {attempts} attempts "
             f"(last: {what}). The provider kept failing; retry later, raise the "
             "timeout or lower the concurrency.",
+            backend=backend.name,
+            namespace=namespace,
+            key=key,
+            attempts=attempts,
+        )
+
+    def _too_slow(
+        self, backend: Backend, namespace: str, key: str, attempts: int, exc: TooSlow
+    ) -> CallTooSlow:
+        return CallTooSlow(
+            f"{backend.name} {namespace} call did not finish within {exc.timeout_s:.3g} s "
+            "although the server had no other call of this run to work on: it cannot "
+            "finish even one call in time, so it was not retried. Raise --honesty-timeout "
+            f"(now {self.retry.timeout_s:g} s), lower --honesty-max-tokens, or serve a "
+            "smaller model.",
             backend=backend.name,
             namespace=namespace,
             key=key,
