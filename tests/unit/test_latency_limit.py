@@ -33,10 +33,12 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(main())
 
 
-def compatible(server: ScriptedOpenAIServer, model: str = "local", **options: float) -> OpenAIBackend:
+def compatible(
+    server: ScriptedOpenAIServer, model: str = "local", timeout_s: float = 60.0
+) -> OpenAIBackend:
     backend = OpenAIBackend(
         ModelSpec("openai-compatible", model),
-        BackendOptions(base_url=server.base_url, timeout_s=options.get("timeout_s", 60.0)),
+        BackendOptions(base_url=server.base_url, timeout_s=timeout_s),
     )
     backend.check()
     return backend
