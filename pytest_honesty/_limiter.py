@@ -83,6 +83,10 @@ class AdaptiveLimiter:
         #: calls that succeeded through this limiter
         self.completed = 0
         self._service_times: collections.deque[float] = collections.deque(maxlen=_SERVICE_WINDOW)
+        #: (granted at, finished at) of recent successful calls
+        self._finished: collections.deque[tuple[float, float]] = collections.deque(
+            maxlen=max(256, 4 * limit)
+        )
         self._epoch = 0
         self._paused_until = 0.0
         self._next_grant_at = 0.0
@@ -105,6 +109,12 @@ class AdaptiveLimiter:
     def decisions(self) -> list[LimitDecision]:
         """The latency limit's changes, oldest first (empty without one)."""
         return [] if self.latency is None else list(self.latency.decisions)
+
+    def last_progress_before(self, started: float) -> float:
+        """When the server last finished a call granted no later than ``started`` (a
+        call ahead of it in the server's queue); -inf when none did."""
+        return max((done for granted, done in self._finished if granted <= started),
+                   default=-math.inf)
 
     @property
     def slowest_service_s(self) -> float:
@@ -170,6 +180,7 @@ class AdaptiveLimiter:
             self._latency = took if self._latency is None else 0.8 * self._latency + 0.2 * took
             self._service_times.append(now - max(ticket.granted_at, self.last_progress))
             self.last_progress = now
+            self._finished.append((ticket.granted_at, now))
             self.completed += 1
             if self.latency is not None:
                 if not self._pacing:  # once 429s pace the calls, they rule the limit

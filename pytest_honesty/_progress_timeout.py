@@ -22,15 +22,18 @@ SERVICE_TIMEOUT_FACTOR = 4.0
 
 class _ProgressDeadline:
     """A call's timeout at a self-hosted server: ``timeout_s`` from the later of
-    the call's start and the server's last finished call (through this limiter).
+    the call's start and the last time the server finished a call that was ahead
+    of it (granted no later; through this limiter).
 
     Such a server runs a few calls at a time and queues the rest; a call behind
     a backlog waits for the server, not for nothing. Abandoning it while the
     server keeps finishing calls would leave the server computing a reply nobody
     reads, and the retry would queue again behind it (a one-slot llama.cpp
     server judging at 5-15 s a call turned 12 verdicts into 38 requests that
-    way). The deadline is checked only when it comes due, so a call costs one
-    timer, however many calls finish meanwhile.
+    way). Only calls ahead of it count: once those are done, a call whose reply
+    does not come while later ones do was lost or is too long, and times out.
+    The deadline is checked only when it comes due, so a call costs one timer,
+    however many calls finish meanwhile.
     """
 
     def __init__(
@@ -54,7 +57,7 @@ class _ProgressDeadline:
         now = self._loop.time()
         limiter = self._limiter
         self.applied_s = max(self._timeout_s, SERVICE_TIMEOUT_FACTOR * limiter.slowest_service_s)
-        due = max(self.started, limiter.last_progress) + self.applied_s
+        due = max(self.started, limiter.last_progress_before(self.started)) + self.applied_s
         if due > now:
             self._handle = self._loop.call_at(due, self._check)
             return

@@ -110,8 +110,8 @@ class CallRejected(EngineError):
 
 
 class CallTooSlow(RetriesExhausted):
-    """A self-hosted server did not finish one call in time although it had no
-    other call of ours: a retry would take as long, so none is made."""
+    """A self-hosted server did not finish one call in time, twice, although it had
+    no other call of ours: more retries would take as long, so none is made."""
 
 
 class CallsStopped(BackendError):
@@ -576,6 +576,7 @@ class Engine:
         failures = 0
         rate_limited = 0
         attempts = 0
+        alone_timeouts = 0
         while True:
             self._check_not_stopped(backend)
             with _Slot(limiter, await limiter.acquire()) as slot:
@@ -596,9 +597,14 @@ class Engine:
                     delay = self._delay(rate_limited, retry_after)
                 except TooSlow as exc:
                     self.stats.timeouts += 1
-                    self.stats.errors += 1
                     slot.release(Outcome.TIMED_OUT)
-                    raise self._too_slow(backend, namespace, key, attempts, exc) from None
+                    alone_timeouts += 1
+                    if alone_timeouts > 1 or failures >= self.retry.max_retries:
+                        # twice with the server to itself: it cannot finish this call
+                        self.stats.errors += 1
+                        raise self._too_slow(backend, namespace, key, attempts, exc) from None
+                    failures += 1  # once may be a lost request: one more try
+                    delay = self._delay(failures, None)
                 except (TransientError, asyncio.TimeoutError, TimeoutError) as exc:
                     failures += 1
                     timed_out = not isinstance(exc, TransientError)
@@ -686,8 +692,8 @@ class Engine:
     ) -> CallTooSlow:
         return CallTooSlow(
             f"{backend.name} {namespace} call did not finish within {exc.timeout_s:.3g} s "
-            "although the server had no other call of this run to work on: it cannot "
-            "finish even one call in time, so it was not retried. Raise --honesty-timeout "
+            "twice, although the server had no other call of this run to work on: it "
+            "cannot finish even one call in time. Raise --honesty-timeout "
             f"(now {self.retry.timeout_s:g} s), lower --honesty-max-tokens, or serve a "
             "smaller model.",
             backend=backend.name,

@@ -21,11 +21,16 @@ from ._sdk_errors import safe_url
 
 __all__ = ["DiscoveryError", "served_model_ids", "server_slots"]
 
-_TIMEOUT_S = 10.0
+_TIMEOUT_S = 5.0
 
 
 class DiscoveryError(Exception):
     """The server could not be asked, or answered nonsense."""
+
+    def __init__(self, message: str, *, reached: bool = True) -> None:
+        super().__init__(message)
+        #: False when no answer came at all (refused, unreachable, timed out)
+        self.reached = reached
 
 
 def _get_json(url: str, api_key: str | None, timeout_s: float) -> Any:
@@ -40,7 +45,7 @@ def _get_json(url: str, api_key: str | None, timeout_s: float) -> Any:
         raise DiscoveryError(f"GET {safe_url(url)} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DiscoveryError(f"cannot reach {safe_url(url)}: {reason}") from None
+        raise DiscoveryError(f"cannot reach {safe_url(url)}: {reason}", reached=False) from None
     except (UnicodeDecodeError, ValueError):
         raise DiscoveryError(f"GET {safe_url(url)} did not answer JSON") from None
 
@@ -70,7 +75,9 @@ def server_slots(
     root = _server_root(base_url)
     try:
         props = _get_json(root + "/props", api_key, timeout_s)
-    except DiscoveryError:
+    except DiscoveryError as exc:
+        if not exc.reached:
+            return None  # down (a run answered from the cache may not need it): ask no more
         props = None
     slots = props.get("total_slots") if isinstance(props, dict) else None
     if isinstance(slots, int) and not isinstance(slots, bool) and slots > 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 import pytest
@@ -141,7 +141,7 @@ def test_one_slot_server_queue_does_not_time_calls_out() -> None:
     assert limiter.max_in_flight <= 4  # started low, never sent the cap of 8 at once
 
 
-def test_a_call_that_cannot_finish_alone_fails_at_once_with_a_clear_message() -> None:
+def test_a_call_that_cannot_finish_alone_fails_soon_with_a_clear_message() -> None:
     with ScriptedOpenAIServer(slots=1, slow_after=1, slow_latency_s=3.0) as server:
         backend = compatible(server, timeout_s=0.3)
         engine = Engine(retry=RetryPolicy(timeout_s=0.3, max_retries=4, base_delay_s=0.01))
@@ -153,10 +153,11 @@ def test_a_call_that_cannot_finish_alone_fails_at_once_with_a_clear_message() ->
 
         with pytest.raises(CallTooSlow) as caught:
             run(scenario())
-    assert engine.stats.calls == 1 and caught.value.attempts == 1  # not retried
+    # once more (a request may get lost), then no more of the 5 retries allowed
+    assert engine.stats.calls == 2 and caught.value.attempts == 2
     message = str(caught.value)
     assert "no other call" in message and "--honesty-timeout" in message
-    assert engine.stats.timeouts == 1
+    assert engine.stats.timeouts == 2
 
 
 def test_server_that_slows_mid_run_lowers_the_limit_without_errors() -> None:
@@ -233,3 +234,46 @@ def test_auto_without_a_server_says_what_is_wrong() -> None:
     backend = OpenAIBackend(ModelSpec("openai-compatible", "auto"), BackendOptions(base_url=url))
     with pytest.raises(BackendUnavailable, match="cannot read the served model"):
         backend.check()
+
+
+class _LosesOneRequest(OpenAIBackend):
+    """A self-hosted server that never answers the first ``lost`` request (dropped),
+    and answers the others after ``latency`` s."""
+
+    def __init__(self, latency: float) -> None:
+        super().__init__(ModelSpec("openai-compatible", "lossy"),
+                         BackendOptions(base_url="http://127.0.0.1:9/v1"))
+        self.latency = latency
+        self.done = 0
+        self.done_when_lost_call_gave_up: int | None = None
+        self._lost_once = False
+
+    async def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        if messages[-1].content == "lost" and not self._lost_once:
+            self._lost_once = True
+            try:
+                await asyncio.sleep(3600)
+            finally:
+                self.done_when_lost_call_gave_up = self.done
+        await asyncio.sleep(self.latency)
+        self.done += 1
+        return Completion(text="ok")
+
+
+def test_a_lost_request_times_out_while_later_calls_keep_finishing() -> None:
+    """Only calls ahead of a call extend its deadline: a request the server dropped
+    is retried while the calls sent after it are still being answered."""
+    backend = _LosesOneRequest(latency=0.05)
+    engine = Engine(retry=RetryPolicy(timeout_s=0.5, base_delay_s=0.01), concurrency=4)
+
+    async def scenario() -> list[Completion]:
+        lost = engine.complete(backend, [Message("user", "lost")], PARAMS)
+        others = [engine.complete(backend, [Message("user", f"q{i}")], PARAMS)
+                  for i in range(200)]
+        return await asyncio.gather(lost, *others)
+
+    results = run(scenario())
+    assert len(results) == 201 and engine.stats.errors == 0
+    assert engine.stats.timeouts == 1 and engine.stats.retries == 1
+    assert backend.done_when_lost_call_gave_up is not None
+    assert backend.done_when_lost_call_gave_up < 200  # the others were still going
