@@ -14,10 +14,14 @@ from ._limiter import AdaptiveLimiter
 from .backends import Backend
 from .types import Completion, Message, SamplingParams
 
-__all__ = ["SERVICE_TIMEOUT_FACTOR", "TooSlow", "call_self_hosted"]
+__all__ = ["FIRST_CALL_TIMEOUT_FACTOR", "SERVICE_TIMEOUT_FACTOR", "TooSlow", "call_self_hosted"]
 
 #: a self-hosted server's timeout is at least this many times its slowest recent call
 SERVICE_TIMEOUT_FACTOR = 4.0
+#: until the server has finished one call, the timeout is this many times the
+#: configured one: nothing is known of its speed yet (a CPU server may take minutes
+#: for one judge prompt), and abandoning a call leaves the server computing it
+FIRST_CALL_TIMEOUT_FACTOR = 10.0
 
 
 class _ProgressDeadline:
@@ -47,6 +51,7 @@ class _ProgressDeadline:
         self._timeout_s = timeout_s
         self._loop = asyncio.get_running_loop()
         self.started = self._loop.time()
+        # first look when the configured timeout runs out; _check extends as it may
         self._handle = self._loop.call_at(self.started + timeout_s, self._check)
         #: True once it fired with this call alone in flight at the server
         self.alone = False
@@ -56,7 +61,12 @@ class _ProgressDeadline:
     def _check(self) -> None:
         now = self._loop.time()
         limiter = self._limiter
-        self.applied_s = max(self._timeout_s, SERVICE_TIMEOUT_FACTOR * limiter.slowest_service_s)
+        if limiter.completed:
+            self.applied_s = max(
+                self._timeout_s, SERVICE_TIMEOUT_FACTOR * limiter.slowest_service_s
+            )
+        else:
+            self.applied_s = FIRST_CALL_TIMEOUT_FACTOR * self._timeout_s
         due = max(self.started, limiter.last_progress_before(self.started)) + self.applied_s
         if due > now:
             self._handle = self._loop.call_at(due, self._check)
