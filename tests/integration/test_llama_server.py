@@ -29,7 +29,7 @@ import pytest
 from pytest_honesty.report import load_report
 from pytest_honesty.testing.llama_server import LlamaServer, smollm2_gguf
 
-CASES = ("modality-001", "control-001", "sensory-001")
+CASES = ("modality-001", "control-001")
 
 
 def _server_python() -> str:
