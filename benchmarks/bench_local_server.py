@@ -77,6 +77,9 @@ class Scripted:
         self.base_url = line.split(" ", 1)[1]
 
     def busy(self) -> tuple[float, int]:
+        deadline = time.monotonic() + 10
+        while not self.stats_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # written every 0.5 s
         stats = json.loads(self.stats_file.read_text())
         return float(stats["busy_s"]), int(stats["by_status"].get("200", 0))
 
