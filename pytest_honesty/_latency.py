@@ -13,6 +13,11 @@ shows without a queue of ours:
   most by half per window;
 * in between: hold.
 
+``shrink_above`` is 2.5, not 2: at a one-slot server (llama-cpp-python) two
+calls in flight double the latency, and holding there keeps the next request
+waiting at the server while the client handles the last reply, so the server
+never idles between calls.
+
 The baseline is the lowest window latency seen, and is measured afresh whenever
 a window ran with at most one call in flight (no queue of ours can be in it);
 then slow start begins again. So when the server itself gets slower (another
@@ -54,7 +59,7 @@ class LatencyGradient:
         self,
         *,
         grow_below: float = 1.5,
-        shrink_above: float = 2.0,
+        shrink_above: float = 2.5,
         max_decisions: int = 10_000,
     ) -> None:
         if not 1.0 <= grow_below < shrink_above:
