@@ -1,10 +1,11 @@
 """A whole honesty run over HoneSet against a scripted server, next to a bare SDK loop.
 
     python benchmarks/bench_run_930.py --honeset PATH/HoneSet.json \\
-        [--latency 0.1 --concurrency 64 --workers 4 --repeat 1]
+        [--latency 0.1 --concurrency 64 --workers 4 --repeat 1 --slots 64]
 
 One scripted OpenAI-compatible server (its own process, ``--latency`` seconds per
-reply) plays the model under test *and* the judge
+reply; with ``--slots N`` it works on N requests at once, queues the rest and
+says so at ``/props`` as llama.cpp does) plays the model under test *and* the judge
 (``pytest_honesty.testing.responders:model_and_judge``). Each phase gets a fresh
 server, so its counters count that phase only. Phases:
 
@@ -82,13 +83,14 @@ class Server:
     @classmethod
     def start(
         cls, latency: float, folder: Path, *, responder: str = RESPONDER,
-        env: dict[str, str] | None = None, port: int = 0,
+        env: dict[str, str] | None = None, port: int = 0, slots: int | None = None,
     ) -> Server:
         stats_file = folder / f"stats-{time.monotonic_ns()}.json"
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest_honesty.testing.server", "--port", str(port),
              "--latency", str(latency), "--responder", responder,
-             "--stats-file", str(stats_file)],
+             "--stats-file", str(stats_file),
+             *(["--slots", str(slots)] if slots else [])],
             stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
         )
         assert proc.stdout is not None
@@ -186,7 +188,7 @@ async def _bare(base_url: str, cases: list[tuple[str, str]], concurrency: int) -
 
 
 def run_bare(args: argparse.Namespace, cases: list[tuple[str, str]], folder: Path) -> Phase:
-    server = Server.start(args.latency, folder)
+    server = Server.start(args.latency, folder, slots=args.slots)
     load = load1()
     cpu0 = time.process_time()
     t0 = time.perf_counter()
@@ -246,7 +248,7 @@ def run_pytest(
     server: Server | None = None,
 ) -> Phase:
     own_server = server is None
-    server = server or Server.start(args.latency, folder)
+    server = server or Server.start(args.latency, folder, slots=args.slots)
     cmd = [
         *pytest_command(args), f"--honesty-base-url={server.base_url}",
         f"--honesty-concurrency={args.concurrency}", f"--honesty-cache-dir={cache_dir}",
@@ -299,6 +301,8 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--workers", type=int, default=4, help="pytest-xdist workers (0: skip)")
+    ap.add_argument("--slots", type=int, default=None,
+                    help="the server works on this many requests at once (default: no limit)")
     ap.add_argument("--repeat", type=int, default=1, help="alternate bare/cold this many times")
     ap.add_argument("--startup-allowance", type=float, default=3.0)
     ap.add_argument("--json", type=Path, help="also write every figure here")

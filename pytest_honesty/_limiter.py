@@ -12,6 +12,13 @@ slot the limit is a pure pace: with 0.25, one call runs at a time and the next
 starts ``latency / 0.25`` seconds after the previous one, which keeps a fast
 server with a low request rate within that rate. Until the first 429 nothing
 is paced, so an unlimited server sees the full concurrency at once.
+
+With a :class:`~pytest_honesty._latency.LatencyGradient` (self-hosted servers,
+which queue instead of answering 429) the limit also follows latency: it starts
+low, grows while latency stays flat and shrinks when it climbs or calls time
+out; ``limit`` is then the cap. The limiter also remembers when the server last
+finished a call (:attr:`AdaptiveLimiter.last_progress`) and how long it takes
+per call, which the engine's timeouts use.
 """
 
 from __future__ import annotations
@@ -23,12 +30,19 @@ import enum
 import math
 from typing import NamedTuple
 
-__all__ = ["AdaptiveLimiter", "Outcome", "Ticket"]
+from ._latency import LatencyGradient, LimitDecision
+
+__all__ = ["AdaptiveLimiter", "LatencyGradient", "LimitDecision", "Outcome", "Ticket"]
+
+#: how many recent service times the timeout looks at
+_SERVICE_WINDOW = 32
 
 
 class Outcome(enum.Enum):
     OK = "ok"
     RATE_LIMITED = "rate_limited"
+    #: the call ran out of time (a latency limiter shrinks; others stay neutral)
+    TIMED_OUT = "timed_out"
     #: the slot was given back without a verdict on the server's load
     NEUTRAL = "neutral"
 
@@ -38,18 +52,41 @@ class Ticket(NamedTuple):
 
     epoch: int
     granted_at: float
+    #: the latency window the slot was granted in (see LatencyGradient)
+    window: int = 0
 
 
 class AdaptiveLimiter:
     """At most :attr:`limit` holders at a time; FIFO for waiters."""
 
-    def __init__(self, limit: int, *, min_limit: float = 1 / 32, adaptive: bool = True) -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        min_limit: float = 1 / 32,
+        adaptive: bool = True,
+        latency: LatencyGradient | None = None,
+        initial: float | None = None,
+    ) -> None:
         if limit < 1:
             raise ValueError(f"concurrency must be at least 1, got {limit}")
+        if initial is not None and initial < 1:
+            raise ValueError(f"initial concurrency must be at least 1, got {initial}")
         self.max_limit = limit
         self.min_limit = min(max(min_limit, 1e-3), float(limit))
         self.adaptive = adaptive
-        self._limit = float(limit)
+        #: latency-driven limits (None: only 429s move the limit)
+        self.latency = latency if adaptive else None
+        self._limit = float(limit if initial is None else min(initial, limit))
+        #: loop time at which the last call through this limiter succeeded
+        self.last_progress = -math.inf
+        #: calls that succeeded through this limiter
+        self.completed = 0
+        self._service_times: collections.deque[float] = collections.deque(maxlen=_SERVICE_WINDOW)
+        #: (granted at, finished at) of recent successful calls
+        self._finished: collections.deque[tuple[float, float]] = collections.deque(
+            maxlen=max(256, 4 * limit)
+        )
         self._epoch = 0
         self._paused_until = 0.0
         self._next_grant_at = 0.0
@@ -67,6 +104,24 @@ class AdaptiveLimiter:
     def limit(self) -> int:
         """Slots in use at most (1 while pacing below one slot)."""
         return max(1, int(self._limit))
+
+    @property
+    def decisions(self) -> list[LimitDecision]:
+        """The latency limit's changes, oldest first (empty without one)."""
+        return [] if self.latency is None else list(self.latency.decisions)
+
+    def last_progress_before(self, started: float) -> float:
+        """When the server last finished a call granted no later than ``started`` (a
+        call ahead of it in the server's queue); -inf when none did."""
+        return max((done for granted, done in self._finished if granted <= started),
+                   default=-math.inf)
+
+    @property
+    def slowest_service_s(self) -> float:
+        """The longest of the recent service times: how long the server took per call
+        once it started on it (a call's time since the later of its start and the
+        previous completion). 0 before any call succeeded."""
+        return max(self._service_times, default=0.0)
 
     @property
     def effective_limit(self) -> float:
@@ -90,7 +145,10 @@ class AdaptiveLimiter:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         if self._pacing and self._latency is not None:
             self._next_grant_at = now + self._latency / self._limit
-        return Ticket(self._epoch, now)
+        if self.latency is None:
+            return Ticket(self._epoch, now)
+        self.latency.note_in_flight(self.in_flight)
+        return Ticket(self._epoch, now, self.latency.window)
 
     async def acquire(self) -> Ticket:
         loop = asyncio.get_running_loop()
@@ -117,15 +175,29 @@ class AdaptiveLimiter:
         loop = asyncio.get_running_loop()
         self.in_flight -= 1
         if outcome is Outcome.OK:
-            took = max(0.0, loop.time() - ticket.granted_at)
+            now = loop.time()
+            took = max(0.0, now - ticket.granted_at)
             self._latency = took if self._latency is None else 0.8 * self._latency + 0.2 * took
-            if self.adaptive and self._limit < self.max_limit:
+            self._service_times.append(now - max(ticket.granted_at, self.last_progress))
+            self.last_progress = now
+            self._finished.append((ticket.granted_at, now))
+            self.completed += 1
+            if self.latency is not None:
+                if not self._pacing:  # once 429s pace the calls, they rule the limit
+                    self._limit = self.latency.on_success(
+                        ticket.window, took, self._limit, float(self.max_limit), now
+                    )
+            elif self.adaptive and self._limit < self.max_limit:
                 # +1 slot per window (1/limit per success); at small limits, where a
                 # window is one or two calls, grow by at most an eighth per success.
                 step = min(1.0 / self._limit, self._limit / 8)
                 self._limit = min(float(self.max_limit), self._limit + step)
         elif outcome is Outcome.RATE_LIMITED:
             self.on_rate_limited(ticket)
+        elif outcome is Outcome.TIMED_OUT and self.latency is not None:
+            self._limit = max(
+                self.min_limit, self.latency.on_timeout(ticket.window, self._limit, loop.time())
+            )
         if retry_after is not None:
             self.pause(retry_after)
         self._wake(loop)

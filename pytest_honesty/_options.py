@@ -85,9 +85,11 @@ OPTIONS: tuple[Option, ...] = (
            "ollama)", env="HONESTY_BASE_URL", metavar="URL"),
     Option("honesty_judge_base_url", "base URL for an openai-compatible judge (default: "
            "--honesty-base-url)", env="HONESTY_JUDGE_BASE_URL", metavar="URL"),
-    Option("honesty_concurrency", "maximum concurrent model calls (default: per provider)",
+    Option("honesty_concurrency", "maximum concurrent model calls (default: per provider; "
+           "self-hosted servers start lower and adapt to latency up to it)",
            kind="int", env="HONESTY_CONCURRENCY", metavar="N"),
-    Option("honesty_timeout", "seconds before one model call is abandoned and retried",
+    Option("honesty_timeout", "seconds before one model call is abandoned and retried (at a "
+           "self-hosted server: counted from its last progress on the calls ahead)",
            kind="float", default=60.0, metavar="S"),
     Option("honesty_max_retries", "retries per call on rate limits, 5xx and timeouts",
            kind="int", default=4, metavar="N"),

@@ -17,7 +17,11 @@ For each call (:meth:`Engine.complete`):
    (:class:`~pytest_honesty._limiter.AdaptiveLimiter`, one per provider and
    base URL) and a timeout; 429s halve the limit and pause new calls for
    Retry-After; 429s, 5xx and timeouts are retried with full-jitter
-   exponential backoff, a bounded number of times;
+   exponential backoff, a bounded number of times. For self-hosted servers
+   (``backend.latency_limited``) the limit follows latency too, and the
+   timeout counts from the server's last finished call: a call queued behind
+   others at a busy server is not abandoned while the server keeps finishing
+   calls (see :class:`_ProgressDeadline`);
 5. the result is stored and the claim dropped in one transaction before
    ``complete`` returns, so an interrupted run never repeats a finished call.
 
@@ -42,8 +46,9 @@ from types import TracebackType
 from typing import Any
 
 from ._cacheworker import CacheWorker
-from ._limiter import AdaptiveLimiter, Outcome, Ticket
+from ._limiter import AdaptiveLimiter, LatencyGradient, Outcome, Ticket
 from ._progress import MIN_TOTAL, Progress, make_progress
+from ._progress_timeout import TooSlow, call_self_hosted
 from ._reachability import ProviderFailure, ProviderHealth
 from .backends import (
     AuthenticationFailed,
@@ -58,6 +63,7 @@ from .types import Completion, Message, SamplingParams, Verdict
 
 __all__ = [
     "CallRejected",
+    "CallTooSlow",
     "CallsStopped",
     "Engine",
     "EngineError",
@@ -117,6 +123,11 @@ class ProviderUnreachable(EngineError):
     the engine starts no more calls (see :attr:`Engine.provider_failure`)."""
 
 
+class CallTooSlow(RetriesExhausted):
+    """A self-hosted server did not finish one call in time, twice, although it had
+    no other call of ours: more retries would take as long, so none is made."""
+
+
 class CallsStopped(BackendError):
     """The engine starts no more calls: the run is shutting down (see
     :meth:`Engine.stop_new_calls`). The call was not made; a rerun makes it."""
@@ -138,6 +149,10 @@ class EngineStats:
     claim_waits: int = 0
     takeovers: int = 0
     cache_errors: int = 0
+    #: the concurrency limit the busiest limiter settled on (latency-limited
+    #: servers first), and its cap; 0 before any call
+    concurrency_limit: int = 0
+    concurrency_cap: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -167,6 +182,9 @@ def _owner_is_dead(owner: str) -> bool:
         return False
     return False
 
+
+#: where a latency limit starts when the server does not say how many slots it has
+_LATENCY_INITIAL_LIMIT = 4
 
 #: below this moving hit rate, calls claim without a read-only lookup first
 _LOOKUP_MIN_HIT_RATE = 0.1
@@ -265,6 +283,7 @@ class Engine:
         # result inside its transaction anyway, so only a round trip is saved.
         self._hit_rate = 1.0
         self._stopped = False
+        self._shown_limiter: AdaptiveLimiter | None = None
         self._health = ProviderHealth()
         #: output tokens of the calls the backends answered (for the progress bar)
         self.output_tokens = 0
@@ -332,9 +351,27 @@ class Engine:
         limiter = self._limiters.get(group)
         if limiter is None:
             limit = self.concurrency or backend.options.concurrency or backend.default_concurrency
-            limiter = AdaptiveLimiter(max(1, limit), adaptive=self.adaptive)
+            if backend.latency_limited and self.adaptive:
+                # start low (or at the slots the server reports) and let latency decide
+                initial = backend.server_slots or _LATENCY_INITIAL_LIMIT
+                limiter = AdaptiveLimiter(
+                    max(1, limit), latency=LatencyGradient(), initial=min(initial, max(1, limit))
+                )
+            else:
+                limiter = AdaptiveLimiter(max(1, limit), adaptive=self.adaptive)
             self._limiters[group] = limiter
         return limiter
+
+    def _report_limit(self, limiter: AdaptiveLimiter) -> None:
+        """Show the limit of the busiest limiter (latency-limited ones first) in the stats."""
+        shown = self._shown_limiter
+        if shown is not limiter and shown is not None:
+            rank = (limiter.latency is not None, limiter.completed)
+            if rank < (shown.latency is not None, shown.completed):
+                return
+        self._shown_limiter = limiter
+        self.stats.concurrency_limit = limiter.limit
+        self.stats.concurrency_cap = limiter.max_limit
 
     def _window_for(self, backend: Backend) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -563,6 +600,7 @@ class Engine:
         failures = 0
         rate_limited = 0
         attempts = 0
+        alone_timeouts = 0
         while True:
             self._check_not_stopped(backend)
             with _Slot(limiter, await limiter.acquire()) as slot:
@@ -572,7 +610,7 @@ class Engine:
                 self.stats.calls += 1
                 started = time.perf_counter()
                 try:
-                    completion = await self._call_backend(backend, messages, params)
+                    completion = await self._call_backend(backend, messages, params, limiter)
                 except RateLimited as exc:
                     rate_limited += 1
                     self.stats.rate_limited += 1
@@ -581,12 +619,23 @@ class Engine:
                     if rate_limited > self.retry.max_rate_limited:
                         raise self._exhausted(backend, namespace, key, attempts, exc) from exc
                     delay = self._delay(rate_limited, retry_after)
+                except TooSlow as exc:
+                    self.stats.timeouts += 1
+                    slot.release(Outcome.TIMED_OUT)
+                    alone_timeouts += 1
+                    if alone_timeouts > 1 or failures >= self.retry.max_retries:
+                        # twice with the server to itself: it cannot finish this call
+                        self.stats.errors += 1
+                        raise self._too_slow(backend, namespace, key, attempts, exc) from None
+                    failures += 1  # once may be a lost request: one more try
+                    delay = self._delay(failures, None)
                 except (TransientError, asyncio.TimeoutError, TimeoutError) as exc:
                     failures += 1
-                    if not isinstance(exc, TransientError):
+                    timed_out = not isinstance(exc, TransientError)
+                    if timed_out:
                         self.stats.timeouts += 1
                     retry_after = self._retry_after(exc)
-                    slot.release(Outcome.NEUTRAL, retry_after)
+                    slot.release(Outcome.TIMED_OUT if timed_out else Outcome.NEUTRAL, retry_after)
                     exhausted = failures > self.retry.max_retries
                     if isinstance(exc, ConnectionFailed):
                         failure = self._health.connection_failed(
@@ -618,6 +667,7 @@ class Engine:
                 else:
                     slot.release(Outcome.OK)
                     self._health.succeeded(self._group(backend))
+                    self._report_limit(limiter)
                     self.stats.completed += 1
                     self.output_tokens += completion.output_tokens or 0
                     return replace(
@@ -630,10 +680,16 @@ class Engine:
             await asyncio.sleep(delay)
 
     async def _call_backend(
-        self, backend: Backend, messages: tuple[Message, ...], params: SamplingParams
+        self,
+        backend: Backend,
+        messages: tuple[Message, ...],
+        params: SamplingParams,
+        limiter: AdaptiveLimiter,
     ) -> Completion:
         timeout = max(self.retry.timeout_s, backend.min_timeout_s)
         if sys.version_info >= (3, 11):
+            if limiter.latency is not None:
+                return await call_self_hosted(backend, messages, params, limiter, timeout)
             # Cheaper than wait_for on 3.11, which wraps the call in another task.
             async with asyncio.timeout(timeout):
                 return await backend.complete(messages, params)
@@ -678,6 +734,21 @@ class Engine:
             f"{backend.name} {namespace} call failed after {attempts} attempts "
             f"(last: {what}). The provider kept failing; retry later, raise the "
             "timeout or lower the concurrency.",
+            backend=backend.name,
+            namespace=namespace,
+            key=key,
+            attempts=attempts,
+        )
+
+    def _too_slow(
+        self, backend: Backend, namespace: str, key: str, attempts: int, exc: TooSlow
+    ) -> CallTooSlow:
+        return CallTooSlow(
+            f"{backend.name} {namespace} call did not finish within {exc.timeout_s:.3g} s "
+            "twice, although the server had no other call of this run to work on: it "
+            "cannot finish even one call in time. Raise --honesty-timeout "
+            f"(now {self.retry.timeout_s:g} s), lower --honesty-max-tokens, or serve a "
+            "smaller model.",
             backend=backend.name,
             namespace=namespace,
             key=key,

@@ -130,6 +130,12 @@ class Backend(abc.ABC):
     #: the engine never gives a call less time than this (local models queue
     #: calls behind a running batch, which a network timeout would cut short)
     min_timeout_s: float = 0.0
+    #: a self-hosted server that queues calls instead of answering 429 when full:
+    #: the engine then limits concurrency by latency (see pytest_honesty._latency)
+    latency_limited: bool = False
+    #: how many calls the server runs at once, where it says so (llama.cpp's
+    #: ``total_slots``); the latency limit starts there instead of low
+    server_slots: int | None = None
 
     def __init__(self, spec: ModelSpec, options: BackendOptions) -> None:
         self.spec = spec

@@ -2,6 +2,10 @@
 
 ``openai-compatible`` is any server that speaks the same wire format (vLLM,
 llama.cpp's server, ollama, our ScriptedOpenAIServer) at ``--honesty-base-url``.
+Such a server queues calls rather than answering 429, so the engine limits
+its concurrency by latency (``latency_limited``). ``openai-compatible/auto``
+takes the model id the server lists at ``/models``; the slot count is read
+where the server exposes one (see ``_discovery``).
 The SDK is imported lazily: the plugin must start without it.
 """
 
@@ -22,6 +26,7 @@ from ._base import (
     StructuredOutputRejected,
     TransientError,
 )
+from ._discovery import DiscoveryError, served_model_ids, server_slots
 from ._sdk import SDKBackend, SDKSettings, accepted_parameters
 
 __all__ = ["OpenAIBackend"]
@@ -30,6 +35,8 @@ _KEY_ENV = "OPENAI_API_KEY"
 _BASE_URL_ENV = "OPENAI_BASE_URL"
 # Local OpenAI-compatible servers rarely check keys, but the SDK insists on one.
 _PLACEHOLDER_KEY = "not-needed"
+#: ``openai-compatible/auto``: use the model the server serves
+AUTO_MODEL = "auto"
 
 
 class OpenAIBackend(SDKBackend):
@@ -47,10 +54,44 @@ class OpenAIBackend(SDKBackend):
         #: how this server takes a JSON schema: OpenAI, vLLM and llama.cpp's own server
         #: take ``json_schema``; llama-cpp-python's server only ``json_object`` + ``schema``
         self._schema_dialect = "json_schema"
+        self._discovered = False
+        self.latency_limited = self.compatible
 
     @property
     def compatible(self) -> bool:
         return self.spec.provider == "openai-compatible"
+
+    def check(self) -> None:
+        super().check()
+        if self.compatible and not self._discovered:
+            self._discover()
+
+    def _discover(self) -> None:
+        """Resolve ``auto`` to the served model id and read the slot count (once)."""
+        settings = self._settings()
+        assert settings.base_url is not None  # _settings insists for compatible servers
+        key = None if settings.api_key == _PLACEHOLDER_KEY else settings.api_key
+        if self.spec.model == AUTO_MODEL:
+            try:
+                ids = served_model_ids(settings.base_url, key)
+            except DiscoveryError as exc:
+                raise BackendUnavailable(
+                    f"{self.spec}: cannot read the served model from the server: {exc}"
+                ) from None
+            if len(ids) != 1:
+                listed = ", ".join(repr(i) for i in ids) or "none"
+                raise BackendUnavailable(
+                    f"{self.spec}: the server lists {len(ids)} models ({listed}); "
+                    "name one: openai-compatible/MODEL_ID"
+                )
+            self.spec = ModelSpec(self.spec.provider, ids[0], self.spec.adapter)
+        self.server_slots = server_slots(settings.base_url, key)
+        self._discovered = True
+
+    def _sdk_timeout(self) -> float | None:
+        # At a self-hosted server the engine times calls out by the server's
+        # progress (a call may rightly wait behind a backlog): no SDK timeout.
+        return None if self.compatible else self.options.timeout_s
 
     def _settings(self) -> SDKSettings:
         """Resolve key and base URL, or explain what to set."""

@@ -99,6 +99,10 @@ class SDKBackend(Backend):
         )
         self._settings()
 
+    def _sdk_timeout(self) -> float | None:
+        """The SDK's own timeout per request (None: none; the engine still times out)."""
+        return self.options.timeout_s
+
     @abc.abstractmethod
     def _new_client(self, sdk: ModuleType, **kwargs: Any) -> Any:
         """Construct the SDK's async client from ``kwargs`` (and note what its
@@ -117,11 +121,11 @@ class SDKBackend(Backend):
                     api_key=settings.api_key,
                     base_url=settings.base_url,
                     max_retries=0,
-                    timeout=self.options.timeout_s,
+                    timeout=self._sdk_timeout(),
                     # Our own pool, not the SDK's wrapper: the wrapper's __del__
                     # schedules aclose() on whatever loop runs next and logs
                     # "Event loop is closed" when the pool belonged to an old one.
-                    http_client=sdk.DefaultAsyncHttpxClient(timeout=self.options.timeout_s),
+                    http_client=sdk.DefaultAsyncHttpxClient(timeout=self._sdk_timeout()),
                 )
                 for _ in range(_CLIENTS)
             ]

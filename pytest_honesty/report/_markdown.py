@@ -122,6 +122,12 @@ def _robustness_md(data: dict[str, Any] | None, limit: int) -> list[str]:
     return [*lines, ""]
 
 
+def _limit_text(calls: dict[str, int]) -> str:
+    """The concurrency limit the run settled on (summed over xdist workers), if known."""
+    limit, cap = calls.get("concurrency_limit", 0), calls.get("concurrency_cap", 0)
+    return f"; concurrency limit settled at {limit} (cap {cap})" if limit else ""
+
+
 def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 30) -> str:
     m = report.manifest
     lines = ["## Honesty report (HoneSet, H²)", ""]
@@ -139,7 +145,8 @@ def render_markdown(report: RunReport, *, max_cases: int = 10, max_flips: int = 
         lines += [f"Provider calls: {calls.get('calls', 0)} ({calls.get('retries', 0)} retries, "
                   f"{calls.get('rate_limited', 0)} rate-limited, {calls.get('timeouts', 0)} "
                   f"timeouts, {calls.get('errors', 0)} failed for good); "
-                  f"{calls.get('cache_hits', 0)} answered from the cache.", ""]
+                  f"{calls.get('cache_hits', 0)} answered from the cache"
+                  f"{_limit_text(calls)}.", ""]
     if report.gate is not None:
         lines += _gate_md(report.gate)
     for model, strategy in report.groups:

@@ -10,6 +10,7 @@ Endpoints:
 
 * ``POST /v1/chat/completions``: OpenAI chat completions (non-streaming)
 * ``GET  /v1/models``: the one scripted model
+* ``GET  /props``: ``{"total_slots": N}`` as llama.cpp's server, only with ``slots``
 * ``POST /v1/messages``: Anthropic's Messages API (non-streaming); point the
   Anthropic SDK at :attr:`ScriptedOpenAIServer.root_url`
 
@@ -161,6 +162,15 @@ class ScriptedOpenAIServer:
       Otherwise, an Anthropic request forcing a tool (``tool_choice`` of type
       ``tool``) whose responder text is a JSON object is answered with a
       ``tool_use`` block carrying that object.
+    * ``slots``: at most this many requests are worked on at once (their
+      ``latency_s`` runs); the others wait their turn in arrival order, as at
+      llama.cpp, vLLM or ollama, which queue rather than answer 429. ``None``:
+      no limit.
+    * ``slow_after`` and ``slow_latency_s``: from the ``slow_after``-th
+      completion request on (counted from 0, as they reach a slot), the latency
+      is ``slow_latency_s``: a server that slows down mid-run.
+    * ``busy_s`` (read-only) sums the time spent working on requests (in a
+      slot), the server's own processing time, to compare a run's wall time with.
     * ``max_tokens`` in a request is honoured: a longer reply is cut to that
       many words with ``finish_reason`` ``length`` (``max_tokens`` for Anthropic).
     """
@@ -187,6 +197,9 @@ class ScriptedOpenAIServer:
         reject_status: int = 400,
         host: str = "127.0.0.1",
         port: int = 0,
+        slots: int | None = None,
+        slow_after: int | None = None,
+        slow_latency_s: float | None = None,
     ) -> None:
         for name, p in (
             ("p_429", p_429),
@@ -204,6 +217,14 @@ class ScriptedOpenAIServer:
             raise ValueError(
                 "ScriptedOpenAIServer: latency_s, hang_s and retry_after_s must be >= 0"
             )
+        if slots is not None and slots < 1:
+            raise ValueError(f"ScriptedOpenAIServer: slots must be >= 1 (or None), got {slots!r}")
+        if (slow_after is None) != (slow_latency_s is None):
+            raise ValueError("ScriptedOpenAIServer: set slow_after and slow_latency_s together")
+        if (slow_after is not None and slow_after < 0) or (
+            slow_latency_s is not None and slow_latency_s < 0
+        ):
+            raise ValueError("ScriptedOpenAIServer: slow_after and slow_latency_s must be >= 0")
         if rate_limit_rps is not None and rate_limit_rps <= 0:
             raise ValueError(
                 f"ScriptedOpenAIServer: rate_limit_rps must be > 0 (or None), "
@@ -227,6 +248,12 @@ class ScriptedOpenAIServer:
         self.reject_status = reject_status
         self.host = host
         self._requested_port = port
+        self.slots = slots
+        self.slow_after = slow_after
+        self.slow_latency_s = slow_latency_s
+        self._slot_gate: asyncio.Semaphore | None = None
+        self._started_work = 0
+        self._busy_s = 0.0
 
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -348,6 +375,12 @@ class ScriptedOpenAIServer:
             return list(self._bucket_log)
 
     @property
+    def busy_s(self) -> float:
+        """Seconds spent working on requests (in a slot), summed over requests."""
+        with self._lock:
+            return self._busy_s
+
+    @property
     def max_in_flight(self) -> int:
         """The most requests the server held at once (concurrency seen)."""
         with self._lock:
@@ -366,6 +399,7 @@ class ScriptedOpenAIServer:
             self._log.clear()
             self._bucket_log.clear()
             self._max_in_flight = self._in_flight
+            self._busy_s = 0.0
 
     def stats(self) -> dict[str, Any]:
         """Every counter as one JSON-ready dict (what the CLI writes to --stats-file)."""
@@ -385,6 +419,7 @@ class ScriptedOpenAIServer:
             "unique_completed_calls": len(completed),
             "repeated_completed_calls": sum(n - 1 for n in completed.values() if n > 1),
             "max_in_flight": max_in_flight,
+            "busy_s": self.busy_s,
             "request_log": [[t, status] for t, status in log],
         }
 
@@ -406,6 +441,8 @@ class ScriptedOpenAIServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
+        if self.slots is not None:
+            self._slot_gate = asyncio.Semaphore(self.slots)
         try:
             server = await asyncio.start_server(
                 self._on_connection,
@@ -556,6 +593,8 @@ class ScriptedOpenAIServer:
             "/v1/messages": ("POST", "anthropic"),
             "/v1/models": ("GET", "openai"),
         }
+        if self.slots is not None:
+            routes["/props"] = ("GET", "openai")  # as llama.cpp's server tells its slots
         route = routes.get(request.path)
         if route is None:
             return self._finish(arrived, _error_reply(404, f"no route {request.path}"))
@@ -574,6 +613,8 @@ class ScriptedOpenAIServer:
             return self._finish(arrived, _error_reply(401, message, flavour))
         if request.path == "/v1/models":
             return self._finish(arrived, _json_reply(200, self._models_body()))
+        if request.path == "/props":
+            return self._finish(arrived, _json_reply(200, {"total_slots": self.slots}))
 
         try:
             body = json.loads(request.body)
@@ -595,8 +636,20 @@ class ScriptedOpenAIServer:
             self._record(arrived, HUNG)
             await asyncio.sleep(self.hang_s)
             return None
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        async with self._slot_gate or contextlib.nullcontext():
+            with self._lock:
+                nth = self._started_work
+                self._started_work += 1
+            latency = self.latency_s
+            if self.slow_after is not None and nth >= self.slow_after:
+                latency = self.slow_latency_s or 0.0
+            started = time.monotonic()
+            try:
+                if latency:
+                    await asyncio.sleep(latency)
+            finally:
+                with self._lock:
+                    self._busy_s += time.monotonic() - started
         if fault == "500":
             message = "scripted internal error"
             if self.leak_auth_in_errors:

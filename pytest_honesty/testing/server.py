@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
         help="require 'Authorization: Bearer $VAR' (read from the environment, "
         "so the key stays out of the process list)",
     )
+    p.add_argument("--slots", type=int, default=None,
+                   help="requests worked on at once; the rest queue (default: no limit)")
+    p.add_argument("--slow-after", type=int, default=None, dest="slow_after",
+                   help="from this request on, replies take --slow-latency seconds")
+    p.add_argument("--slow-latency", type=float, default=None, dest="slow_latency")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="scripted-model")
     p.add_argument("--responder", default=None, metavar="MODULE:FUNC")
@@ -127,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             model=args.model,
             host=args.host,
             port=args.port,
+            slots=args.slots,
+            slow_after=args.slow_after,
+            slow_latency_s=args.slow_latency,
         )
         server.start()
     except (ValueError, RuntimeError) as exc:

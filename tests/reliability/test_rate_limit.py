@@ -42,7 +42,8 @@ def test_sustained_run_keeps_within_the_server_rate(tmp_path: Path, figure: Figu
     refused = [d for d in decisions if not d.accepted]
     # every call was let through exactly once, and every request met the bucket
     assert len(accepted) == 2 * n_cases
-    assert len(decisions) == len(server.request_log)
+    # (the slot discovery GETs, /props and /slots, answered 404, never meet the bucket)
+    assert len(decisions) == len([s for _, s in server.request_log if s != 404])
     # the client paced itself: most of what it sent was accepted (an unpaced one would
     # have about two thirds refused), and it counted every refusal as one
     assert len(refused) <= 0.35 * len(decisions)

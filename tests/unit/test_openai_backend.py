@@ -184,10 +184,22 @@ def test_a_sparse_reply_is_read_with_what_it_has() -> None:
         "Hi", "length", None, None)
 
 
-def test_hang_is_transient_timeout(openai_server: OpenAIServerFactory) -> None:
+def test_hang_is_transient_timeout(
+    openai_server: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     server = openai_server(p_hang=1.0, hang_s=3600)
     with pytest.raises(TransientError, match=r"did not answer within 0\.3 s"):
-        call(backend(base_url=server.base_url, timeout_s=0.3))
+        call(backend("openai/tiny", base_url=server.base_url, timeout_s=0.3))
+
+
+def test_self_hosted_servers_get_no_sdk_timeout() -> None:
+    """At a self-hosted server a call may rightly wait behind a backlog; the engine
+    times it out by the server's progress (tests/unit/test_latency_limit.py)."""
+    compatible = backend(base_url="http://127.0.0.1:9/v1", timeout_s=0.3)
+    assert compatible.latency_limited and compatible._sdk_timeout() is None
+    hosted = backend("openai/tiny", timeout_s=0.3)
+    assert not hosted.latency_limited and hosted._sdk_timeout() == 0.3
 
 
 def test_connection_refused_is_transient(openai_server: OpenAIServerFactory) -> None:

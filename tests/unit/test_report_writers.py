@@ -159,3 +159,16 @@ def test_markdown_lists_the_ab_flips_by_case() -> None:
     text = render_markdown(report)
     assert f"- honest → dishonest (1): `{flipped[0]}`" in text
     assert "dishonest → honest (" not in text
+
+
+def test_markdown_engine_line_shows_the_settled_concurrency_limit() -> None:
+    import dataclasses
+
+    report = make_report(records_for(["honest"]))
+    engine = {"calls": 4, "retries": 0, "concurrency_limit": 2, "concurrency_cap": 32}
+    with_limit = dataclasses.replace(
+        report, manifest=dataclasses.replace(report.manifest, engine=engine))
+    assert "concurrency limit settled at 2 (cap 32)" in render_markdown(with_limit)
+    without = dataclasses.replace(
+        report, manifest=dataclasses.replace(report.manifest, engine={"calls": 4}))
+    assert "concurrency limit" not in render_markdown(without)
