@@ -36,6 +36,7 @@ __all__ = [
     "fleiss_kappa",
     "mcnemar_exact",
     "paired_bootstrap_mean_diff",
+    "spearman",
     "wilcoxon_signed_rank",
     "wilson_interval",
 ]
@@ -289,6 +290,22 @@ def _average_ranks(values: Sequence[float]) -> list[float]:
             ranks[order[k]] = rank
         i = j + 1
     return ranks
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (ties share their mean rank); None when undefined
+    (fewer than two pairs, or one side constant)."""
+    _check_same_length(a, b, "a and b", "spearman")
+    if len(a) < 2:
+        return None
+    ra, rb = _average_ranks(a), _average_ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
+    va = sum((x - ma) ** 2 for x in ra)
+    vb = sum((y - mb) ** 2 for y in rb)
+    if va == 0 or vb == 0:
+        return None
+    return float(cov / (va * vb) ** 0.5)
 
 
 def _signed_rank_exact_p(doubled_ranks: Sequence[int], observed: int) -> float:
