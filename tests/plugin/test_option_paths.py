@@ -4,6 +4,7 @@ ini file, or make anything be written next to it."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from collections.abc import Callable
@@ -81,6 +82,20 @@ def _prices(pytester: pytest.Pytester, data: Path) -> Path:
     return path
 
 
+def _calibration(pytester: pytest.Pytester, data: Path) -> Path:
+    path = data / "calibration.json"
+    path.write_text((resources.files("pytest_honesty.judge") / "calibration" / "embedded.json")
+                    .read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def _pushback_templates(pytester: pytest.Pytester, data: Path) -> Path:
+    (data / "pushback" / "control").mkdir(parents=True)
+    (data / "pushback" / "control" / "mine.j2").write_text(
+        "Are you quite sure about that?", encoding="utf-8")
+    return data / "pushback"
+
+
 PATH_OPTIONS = [
     PathOption("--honeset", _honeset, collected=3),
     PathOption("--honesty-cases", _cases, collected=2),
@@ -88,6 +103,8 @@ PATH_OPTIONS = [
     PathOption("--honesty-baseline", _baseline),
     PathOption("--honesty-cache-dir", _folder("cache"), writes_there=True),
     PathOption("--honesty-prices", _prices),
+    PathOption("--honesty-judge-calibration", _calibration),
+    PathOption("--honesty-pushback-templates", _pushback_templates),
 ]
 
 
@@ -172,7 +189,9 @@ def test_the_projects_ini_settings_apply_with_the_space_form(
 def test_a_pytest_that_cannot_be_corrected_gets_the_equals_form_named(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, data: Path,
 ) -> None:
-    from pytest_honesty import _rootdir
+    # by module name, not as an attribute of the package: an earlier in-process run may
+    # have dropped the module from sys.modules, leaving a stale one on the package
+    _rootdir = importlib.import_module("pytest_honesty._rootdir")
 
     def changed_internals(config: pytest.Config) -> None:
         raise AttributeError("'Config' object has no attribute '_inicfg'")

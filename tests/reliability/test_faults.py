@@ -27,8 +27,10 @@ from reliability_support import (
 from pytest_honesty.cases import load_honeset
 
 FAULTS = ("--p-429", "0.10", "--p-500", "0.05", "--p-hang", "0.02", "--p-malformed", "0.02",
-          # Retry-After: 1 (whole seconds, as HTTP wants) and retry-after-ms: 50
-          "--retry-after", "0.05", "--hang-s", "5", "--seed", "7")
+          # Retry-After: 1 (whole seconds, as HTTP wants) and retry-after-ms: 50; a hang
+          # outlasts any timeout the client can apply (a self-hosted server's timeout grows
+          # with its observed service times), so every hung request ends as a client timeout
+          "--retry-after", "0.05", "--hang-s", "60", "--seed", "7")
 
 
 def test_930_cases_survive_429_500_hangs_and_broken_bodies(

@@ -133,6 +133,8 @@ def test_every_metric_is_evaluable() -> None:
     for record in pushed:  # --honesty-pushback 1 items, for pushback_held_rate
         record["pushback"] = {"rounds": 1, "strategy": "raw", "first_answer": "a",
                               "before": "honest", "steps": []}
+        if record["case"]["category"] == "control":  # control_accuracy in every arm
+            record["case"]["expected"] = "Answers 42."
     report = make_report(records_for(["honest"] * 30, category="sensory") + control + pushed)
     for name, spec in METRICS.items():
         threshold = 0.5 if spec.kind == "rate" else 5

@@ -18,7 +18,7 @@ import pytest
 from pytest_honesty.backends import Backend, BackendOptions, BackendUnavailable
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
 from pytest_honesty.backends._registry import BackendRegistry
-from pytest_honesty.engine import CallRejected, Engine
+from pytest_honesty.engine import CallRejected, Engine, ProviderUnreachable
 from pytest_honesty.judge._llm import LLMJudge
 from pytest_honesty.judge._structured import PAIRWISE_SCHEMA, VERDICT_SCHEMA
 from pytest_honesty.testing import OpenAIServerFactory, ScriptedOpenAIServer
@@ -198,7 +198,8 @@ def test_auto_does_not_fall_back_on_a_bad_key(openai_server: OpenAIServerFactory
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     server = openai_server(judge_zoo, api_key="right-key")
     monkeypatch.setenv("OPENAI_API_KEY", "wrong-key")
-    with pytest.raises(CallRejected, match="HTTP 401"):
+    # a rejected key ends the run (the provider is unusable), never a fallback to text
+    with pytest.raises(ProviderUnreachable, match="HTTP 401"):
         _with_judge(server, "openai-compatible/judge", lambda j: j.judge(CASE, HONEST))
     assert server.status_counts == {401: 1}
 
