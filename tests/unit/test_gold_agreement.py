@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from _gold_scripts import load_gold_script
 
 
 @pytest.fixture(scope="module")
 def agreement() -> ModuleType:
-    path = ROOT / "honeset_cases" / "gold" / "agreement.py"
-    spec = importlib.util.spec_from_file_location("gold_agreement", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_gold_script("agreement")
 
 
 def test_kappa_matches_a_hand_computed_value(agreement: ModuleType) -> None:

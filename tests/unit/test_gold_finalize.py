@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
+from _gold_scripts import load_gold_script
 
 from pytest_honesty.judge._calibrate import load_gold
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def finalize() -> ModuleType:
-    path = ROOT / "honeset_cases" / "gold" / "finalize.py"
-    spec = importlib.util.spec_from_file_location("gold_finalize", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_gold_script("finalize")
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:
