@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-__all__ = ["OPTIONS", "HonestyConfig", "Option", "add_options", "build_config", "is_active"]
+__all__ = [
+    "OPTIONS",
+    "VALUE_FLAGS",
+    "HonestyConfig",
+    "Option",
+    "add_options",
+    "build_config",
+    "is_active",
+]
 
 STRATEGIES = ("raw", "curiosity", "curiosity-critique")
 CATEGORIES = (
@@ -223,6 +231,9 @@ def _convert(option: Option, value: Any, where: str) -> Any:
     except (TypeError, ValueError):
         raise bad({"int": "an integer", "float": "a number"}.get(option.kind, "valid")) from None
 
+
+#: the flags that take a value (pytest may mistake a spaced value for a test path)
+VALUE_FLAGS = frozenset(o.flag for o in OPTIONS if o.kind != "bool")
 
 @dataclass(frozen=True)
 class HonestyConfig:

@@ -26,12 +26,11 @@ from typing import Any
 
 import pytest
 
-from ._options import OPTIONS
+from ._options import VALUE_FLAGS
 
 __all__ = ["redo_setup_if_misled", "values_taken_as_paths"]
 
 #: flags whose value is the next argument when written with a space
-_VALUE_FLAGS = frozenset(o.flag for o in OPTIONS if o.kind != "bool")
 
 
 def values_taken_as_paths(args: Sequence[str]) -> list[str]:
@@ -39,7 +38,7 @@ def values_taken_as_paths(args: Sequence[str]) -> list[str]:
     first look at the command line takes them for test paths."""
     values = []
     for flag, value in itertools.pairwise(args):
-        if flag in _VALUE_FLAGS and not value.startswith("-"):
+        if flag in VALUE_FLAGS and not value.startswith("-"):
             values.append(value)
     return values
 

@@ -36,14 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _options.add_options(parser)
 
 
-#: options that take a value: written with a space, pytest's rootdir guess misreads it
-_VALUE_FLAGS = frozenset(o.flag for o in _options.OPTIONS if o.kind != "bool")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
     # before pytest's own hook reads testpaths and loads conftests from the rootdir
-    if not _VALUE_FLAGS.intersection(args):
+    if not _options.VALUE_FLAGS.intersection(args):
         return  # nothing to correct: an inert run imports nothing more
     from ._rootdir import redo_setup_if_misled
 
