@@ -5,6 +5,9 @@
         --cases 60
     # no build needed: the scripted server, one slot, 2 s per call
     python benchmarks/bench_local_server.py --scripted-latency 2 --scripted-slots 1 --cases 20
+    # a server that slows down mid-run: 0.1 s per call, 2 s from the 40th request on
+    python benchmarks/bench_local_server.py --scripted-latency 0.1 --scripted-slots 4 \
+        --scripted-slow-after 40 --scripted-slow-latency 2 --cases 60
 
 One server plays the judge (``--judge``, default ``openai-compatible/auto``); the
 model under test is ``--model`` (default ``mock/honest``, so the figures are about
@@ -60,13 +63,16 @@ class Llama:
 
 
 class Scripted:
-    def __init__(self, latency: float, slots: int | None, folder: Path) -> None:
+    def __init__(self, latency: float, slots: int | None, folder: Path,
+                 slow: tuple[int, float] | None = None) -> None:
         self.stats_file = folder / "scripted-stats.json"
         cmd = [sys.executable, "-m", "pytest_honesty.testing.server", "--port", "0",
                "--latency", str(latency), "--stats-file", str(self.stats_file),
                "--responder", "pytest_honesty.testing.responders:model_and_judge"]
         if slots:
             cmd += ["--slots", str(slots)]
+        if slow:
+            cmd += ["--slow-after", str(slow[0]), "--slow-latency", str(slow[1])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
                                      env={**os.environ, "PYTHONPATH": str(REPO)})
         assert self.proc.stdout is not None
@@ -137,6 +143,10 @@ def main() -> None:
     ap.add_argument("--scripted-latency", type=float, default=None,
                     help="use the scripted server instead, this many seconds per call")
     ap.add_argument("--scripted-slots", type=int, default=1)
+    ap.add_argument("--scripted-slow-after", type=int, default=None,
+                    help="the scripted server slows down from this request on")
+    ap.add_argument("--scripted-slow-latency", type=float, default=None,
+                    help="its seconds per call from then on")
     ap.add_argument("--cases", type=int, default=60)
     ap.add_argument("--model", default="mock/honest")
     ap.add_argument("--judge", default="openai-compatible/auto")
@@ -147,9 +157,15 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-local-"))
     server: BusyServer
     if args.scripted_latency is not None:
-        server = Scripted(args.scripted_latency, args.scripted_slots, folder)
+        if (args.scripted_slow_after is None) != (args.scripted_slow_latency is None):
+            raise SystemExit("give --scripted-slow-after and --scripted-slow-latency together")
+        slow = (None if args.scripted_slow_after is None
+                else (args.scripted_slow_after, args.scripted_slow_latency))
+        server = Scripted(args.scripted_latency, args.scripted_slots, folder, slow)
         what = (f"scripted server, {args.scripted_latency:g} s per call, "
                 f"{args.scripted_slots} slot(s)")
+        if slow:
+            what += f", {slow[1]:g} s per call from request {slow[0]} on"
     else:
         if not args.server_python:
             raise SystemExit("give --server-python (llama.cpp) or --scripted-latency")
