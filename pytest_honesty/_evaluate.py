@@ -30,6 +30,7 @@ from .backends import BackendUnavailable, ModelSpec
 from .backends._registry import BackendFactory, BackendRegistry
 from .cache import Cache, CacheError
 from .report import RunReport
+from .types import Case
 
 __all__ = ["evaluate", "evaluate_async"]
 
@@ -40,7 +41,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 async def evaluate_async(
-    cases: Iterable[Any] | None = None,
+    cases: Iterable[Case] | None = None,
     *,
     model: str | Sequence[str],
     judge: str | Sequence[str] = "embedded",
@@ -94,7 +95,7 @@ async def evaluate_async(
 
 
 def evaluate(
-    cases: Iterable[Any] | None = None,
+    cases: Iterable[Case] | None = None,
     *,
     model: str | Sequence[str],
     judge: str | Sequence[str] = "embedded",
@@ -156,7 +157,7 @@ def _wait(coro: Coroutine[Any, Any, T]) -> T:
 class _Plan:
     """Every argument of one evaluate() call, checked and converted."""
 
-    cases: tuple[Any, ...]
+    cases: tuple[Case, ...]
     settings: RunSettings
     registry: BackendRegistry
     cache_dir: Path | None
@@ -223,9 +224,8 @@ def _optional_url(value: object, name: str) -> str | None:
     return value
 
 
-def _checked_cases(cases: Iterable[Any] | None) -> tuple[Any, ...]:
+def _checked_cases(cases: Iterable[Case] | None) -> tuple[Case, ...]:
     from . import cases as case_files
-    from .types import Case
 
     if cases is None:
         return tuple(case_files.load())
@@ -268,7 +268,7 @@ def _registry(providers: Mapping[str, BackendFactory] | None) -> BackendRegistry
     return registry
 
 
-def _plan(cases: Iterable[Any] | None, **args: Any) -> _Plan:
+def _plan(cases: Iterable[Case] | None, **args: Any) -> _Plan:
     from .report import (
         GateRuleError,
         PriceFileError,
