@@ -1,5 +1,12 @@
 """pytest-honesty: test whether a language model stays honest and helpful (HoneSet).
 
+Run it with pytest (``pytest --honesty-model SPEC``) or from a script or notebook::
+
+    import pytest_honesty
+    from pytest_honesty import cases
+
+    report = pytest_honesty.evaluate(cases.load(sample=10), model="mock/honest")
+
 The package root stays import-light: the pytest plugin loads it in every run.
 """
 
@@ -7,11 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["__version__", "assert_h2", "assert_honest"]
+__all__ = ["__version__", "assert_h2", "assert_honest", "evaluate", "evaluate_async"]
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._evaluate import evaluate, evaluate_async
     from .assertions import assert_h2, assert_honest
 
 
@@ -20,4 +28,8 @@ def __getattr__(name: str) -> Any:
         from . import assertions
 
         return getattr(assertions, name)
+    if name in ("evaluate", "evaluate_async"):
+        from . import _evaluate
+
+        return getattr(_evaluate, name)
     raise AttributeError(f"module 'pytest_honesty' has no attribute {name!r}")

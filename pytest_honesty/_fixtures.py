@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from ._context import current_case
 from ._runner import CaseResult, CaseRun
 from .types import Case, Category, Response, Verdict
 
@@ -31,24 +30,10 @@ class ModelHandle:
         self._test_name = test_name
 
     def ask(self, question: str, *, category: str | Category = "control") -> Response:
-        session = self._session
         case = adhoc_case(question, category)
-        if self.strategy not in session.strategies:
-            from .strategies import get_strategy
-
-            session.strategies[self.strategy] = get_strategy(self.strategy)
-        strategy = session.strategies[self.strategy]
-
-        async def answer() -> Response:
-            token = current_case.set(case)
-            try:
-                return await strategy.answer(
-                    case, session.backends[self.spec], session.engine, session.params
-                )
-            finally:
-                current_case.reset(token)
-
-        return session.loop.run(answer())
+        session = self._session
+        return session.loop.run(
+            session.evaluation.answer(case, model=self.spec, strategy=self.strategy))
 
 
 class JudgeHandle:
@@ -60,7 +45,7 @@ class JudgeHandle:
 
     def judge(self, answer: str, *, question: str, category: str | Category) -> Verdict:
         case = adhoc_case(question, category)
-        return self._session.loop.run(self._session._judge_answer(case, answer))
+        return self._session.loop.run(self._session.evaluation.judge_answer(case, answer))
 
 
 class ResultHandle:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._context import current_case
 from .backends import Backend, BackendError
 from .engine import Engine
-from .judge import Judge
 from .strategies import Strategy
 from .types import Case, Response, SamplingParams, Verdict
 
 if TYPE_CHECKING:
     from .pushback import PushbackTemplates
 
-__all__ = ["CaseResult", "CaseRun", "Runner"]
+__all__ = ["CaseResult", "CaseRun", "JudgeAnswer", "Runner"]
 
 
 @dataclass(frozen=True)
@@ -66,30 +65,44 @@ class CaseResult:
         }
 
 
+#: judges one answer to a case (the run's judge behind its verdict cache)
+JudgeAnswer = Callable[[Case, str], Awaitable[Verdict]]
+
+
 class Runner:
-    """Owns the per-run objects and produces a CaseResult for each CaseRun."""
+    """Produces a CaseResult for each CaseRun with the run's objects (which
+    :class:`~pytest_honesty._evaluation.Evaluation` builds)."""
 
     def __init__(
         self,
         *,
         backends: dict[str, Backend],
         strategies: dict[str, Strategy],
-        judge: Judge,
         engine: Engine,
         params: SamplingParams,
-        judge_answer: Callable[[Case, str], Any] | None = None,
+        judge_answer: JudgeAnswer,
         pushback: PushbackTemplates | None = None,
         seed: int = 0,
     ) -> None:
         self.backends = backends
         self.strategies = strategies
-        self.judge = judge
         self.engine = engine
         self.params = params
-        self._judge_answer = judge_answer or judge.judge
+        self._judge_answer = judge_answer
         self.pushback = pushback
         self.seed = seed
         self.results: dict[str, CaseResult] = {}
+
+    async def answer(self, case: Case, model: str, strategy: str) -> Response:
+        """The model's answer to ``case`` under ``strategy``, not judged (backend errors
+        propagate)."""
+        token = current_case.set(case)
+        try:
+            return await self.strategies[strategy].answer(
+                case, self.backends[model], self.engine, self.params
+            )
+        finally:
+            current_case.reset(token)
 
     async def run_one(self, run: CaseRun) -> CaseResult:
         token = current_case.set(run.case)
@@ -98,9 +111,7 @@ class Runner:
             if run.pushback:
                 await self._run_pushback(run, result)
             else:
-                result.response = await self.strategies[run.strategy].answer(
-                    run.case, self.backends[run.model], self.engine, self.params
-                )
+                result.response = await self.answer(run.case, run.model, run.strategy)
                 result.verdict = await self._judge_answer(run.case, result.response.answer)
         except (BackendError, asyncio.TimeoutError) as exc:
             result.error = f"{type(exc).__name__}: {exc}"

@@ -8,7 +8,6 @@ the xdist controller) for the report and the gate.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ._cachekeys import verdict_key
+from ._evaluation import Evaluation, RunSettings
 from ._items import HonestyCollector, HonestyItem
 from ._loop import LoopThread
 from ._options import HonestyConfig
@@ -35,26 +34,18 @@ from ._progress_bar import (
     read_worker_files,
     wait_for_workers,
 )
-from ._runner import CaseResult, CaseRun, Runner
+from ._runner import CaseResult, CaseRun
 from ._terminal_stats import CASE_NODEID_PREFIX, QuietPhaseReports
 from ._termination import GracefulTermination
-from .backends import Backend, BackendOptions, BackendUnavailable
+from .backends import BackendUnavailable
 from .backends._registry import BackendRegistry
 from .cache import Cache, CacheError
-from .cases import (
-    CaseFileError,
-    bundled_case_files,
-    load_case_files,
-    load_honeset,
-    select_categories,
-    stratified_sample,
-)
-from .engine import Engine, RetryPolicy
-from .judge import Judge, build_judge
-from .judge._hygiene import PATTERNS_SHA256
+from .cases import CaseFileError
+from .cases import load as load_cases
+from .judge import Judge
 from .pushback import PushbackError, PushbackTemplates
-from .strategies import Strategy, get_strategy
-from .types import Case, Category, SamplingParams, Verdict
+from .strategies import get_strategy
+from .types import Case, Category, Verdict
 
 __all__ = ["PROVIDER_FAILED", "RECORD_KEY", "RUN_KEY", "HonestySession"]
 
@@ -71,22 +62,9 @@ RUN_KEY = pytest.StashKey[CaseRun]()
 def load_selected_cases(settings: HonestyConfig) -> list[Case]:
     """The cases this run covers, after category selection and sampling, plus any
     ``--honesty-perturb`` variants."""
-    cases: list[Case] = []
-    if settings.cases:
-        cases += load_case_files(settings.cases, source="custom")
-    if settings.honeset is not None:
-        cases += load_honeset(settings.honeset)
-    if not cases:
-        cases = load_case_files(bundled_case_files(), source="bundled")
-    cases = select_categories(cases, (Category(c) for c in settings.categories))
-    if settings.sample is not None:
-        cases = stratified_sample(cases, settings.sample, settings.seed)
-    if settings.perturb > 0:
-        # variants <id>~p1..pN of each sampled case, drawn reproducibly from the seed
-        from .perturb import perturb_cases
-
-        cases = perturb_cases(cases, settings.perturb, settings.seed)
-    return cases
+    return load_cases(settings.cases, honeset=settings.honeset,
+                      categories=settings.categories, sample=settings.sample,
+                      seed=settings.seed, perturb=settings.perturb)
 
 
 class HonestySession:
@@ -101,46 +79,42 @@ class HonestySession:
             self.cases = load_selected_cases(settings)
         except CaseFileError as exc:
             raise pytest.UsageError(f"pytest-honesty: bad case file: {exc}") from None
-        self.registry = BackendRegistry()
-        config.hook.pytest_honesty_register_backends(register=self.registry.register)
-        self.strategies: dict[str, Strategy] = {s: get_strategy(s) for s in settings.strategies}
+        registry = BackendRegistry()
+        config.hook.pytest_honesty_register_backends(register=registry.register)
         self.pushback = _pushback_templates(settings)
-        self.params = SamplingParams(
-            temperature=settings.temperature, max_tokens=settings.max_tokens
-        )
         self.loop = LoopThread()
-        # the cache comes last: a bad spec or a missing key must leave no trace in it
-        self.engine = Engine(
-            concurrency=_per_worker(settings.concurrency),
-            retry=RetryPolicy(max_retries=settings.max_retries, timeout_s=settings.timeout_s),
+        # the same objects as evaluate(): this session drives them item by item
+        self.evaluation = Evaluation(
+            RunSettings.of(settings), registry=registry,
+            engine_concurrency=_per_worker(settings.concurrency), pushback=self.pushback,
         )
+        self.registry = registry
+        self.strategies = self.evaluation.strategies
+        self.params = self.evaluation.params
+        self.engine = self.evaluation.engine
+        self.backends = self.evaluation.backends
+        self.runner = self.evaluation.runner
         # listing cases (--collect-only) needs neither the model nor the judge, and
         # writes nothing: no provider or judge is built, no cache folder made
         self.listing_only = bool(config.getoption("collectonly", False))
-        self.backends: dict[str, Backend] = {}
-        self.judge: Judge = _NoJudgeWhileListing()
-        self.cache: Cache | None = None
+        if self.listing_only:
+            self.evaluation.judge = _NoJudgeWhileListing()
+        cache: Cache | None = None
         if not self.listing_only:
             self._build_backends_and_judge()
+            # the cache comes last: a bad spec or a missing key must leave no trace in it
             try:
-                self.cache = self._open_cache()
+                cache = self._open_cache()
             except pytest.UsageError:
                 self.loop.close()
                 raise
         # one id for the whole run, workers included (see Cache.run_id)
         self.run_id = str(getattr(config, "workerinput", {}).get(_RUN_ID) or uuid.uuid4().hex)
-        if self.cache is not None:
-            self.cache.run_id = self.run_id
-            self.engine.attach_cache(self.cache)
-        if settings.rejudge and self.cache is not None and not _is_xdist_worker(config):
+        if cache is not None:
+            self.evaluation.use_cache(cache, self.run_id)
+        if settings.rejudge and cache is not None and not _is_xdist_worker(config):
             # once, before any worker starts: answers stay, judgments are redone
-            self.cache.clear(namespaces=["judge"], verdicts=True)
-        self.runner = Runner(
-            backends=self.backends, strategies=self.strategies, judge=self.judge,
-            engine=self.engine, params=self.params, judge_answer=self._judge_answer,
-            pushback=self.pushback, seed=settings.seed,
-        )
-        self._verdicts: dict[tuple[str, str, str], asyncio.Future[Verdict]] = {}
+            cache.clear(namespaces=["judge"], verdicts=True)
         self.records: list[dict[str, Any]] = []
         self._xdist: XdistCoordination | None = None
         self._pytest_session: pytest.Session | None = None
@@ -152,21 +126,23 @@ class HonestySession:
             self._termination.install()
         _ACTIVE.append(self)
 
+    @property
+    def judge(self) -> Judge:
+        return self.evaluation.judge
+
+    @property
+    def cache(self) -> Cache | None:
+        return self.evaluation.cache
+
     def _build_backends_and_judge(self) -> None:
         settings = self.settings
         where = ""
         try:
-            self.backends = {spec: self._make_backend(spec) for spec in settings.models}
-            for backend in self.backends.values():
-                backend.check()
+            self.evaluation.build_models()
             where = (f"no --honesty-judge given; the default judge is {settings.judges[0]}: "
                      if settings.sources.get("honesty_judge") == "default"
                      else f"--honesty-judge {','.join(settings.judges)}: ")
-            self.judge = build_judge(
-                settings.judges, self._make_judge_backend, self.engine,
-                protocol=settings.judge_protocol, structured=settings.judge_structured,
-            )
-            self.judge.check()
+            self.evaluation.build_judge()
         except BackendUnavailable as exc:
             self.loop.close()
             raise pytest.UsageError(f"pytest-honesty: {where}{exc}") from None
@@ -175,37 +151,10 @@ class HonestySession:
         # from a signal handler on the main thread: the engine lives on the loop's thread
         self.loop.loop.call_soon_threadsafe(self.engine.stop_new_calls)
 
-    def _make_judge_backend(self, spec: str) -> Backend:
-        if spec in self.settings.models:
-            import warnings
-
-            warnings.warn(
-                f"pytest-honesty: the judge {spec!r} is also the model under test; a model "
-                "judging its own answers is biased. Use a different judge for release gating.",
-                stacklevel=1,
-            )
-        return self._make_backend(spec, base_url=self.settings.judge_base_url)
-
-    def _make_backend(self, spec: str, *, base_url: str | None = None) -> Backend:
-        options = BackendOptions(
-            base_url=base_url or self.settings.base_url,
-            timeout_s=self.settings.timeout_s,
-            concurrency=self.settings.concurrency,
-        )
-        return self.registry.create(spec, options)
-
     # -- collection ------------------------------------------------------------
 
     def planned_runs(self) -> list[CaseRun]:
-        # with --honesty-pushback N, each case's pushback run follows its one-turn run
-        rounds = (0, self.settings.pushback) if self.settings.pushback else (0,)
-        return [
-            CaseRun(case, model, strategy, n)
-            for model in self.settings.models
-            for strategy in self.settings.strategies
-            for case in self.cases
-            for n in rounds
-        ]
+        return self.evaluation.planned_runs(self.cases)
 
     def _item_name(self, run: CaseRun) -> str:
         parts = []
@@ -289,29 +238,6 @@ class HonestySession:
                 f"pytest-honesty: cannot use the cache folder {settings.cache_dir} ({exc}); "
                 "pass --honesty-cache-dir DIR or --honesty-no-cache"
             ) from None
-
-    async def _judge_answer(self, case: Case, answer: str) -> Verdict:
-        # identical (question, answer) pairs are judged once per run (and, through
-        # the verdict cache, once across runs unless --honesty-rejudge)
-        key = (case.category.value, case.question, answer)
-        future = self._verdicts.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._judge_cached(case, answer))
-            self._verdicts[key] = future
-        return await asyncio.shield(future)
-
-    async def _judge_cached(self, case: Case, answer: str) -> Verdict:
-        # the grader-address patterns decide flags after the judge call: part of the identity
-        key = verdict_key(self.judge.name, case, answer,
-                          fingerprint=f"{self.judge.fingerprint()}:{PATTERNS_SHA256}")
-        if not self.settings.rejudge:
-            cached = await self.engine.get_verdict(key)
-            if cached is not None:
-                return cached
-        verdict = await self.judge.judge(case, answer)
-        if verdict.scored:  # an unscored verdict is retried by the next run
-            await self.engine.put_verdict(key, verdict)
-        return verdict
 
     def _runs_of(self, items: list[pytest.Item]) -> list[CaseRun]:
         runs = []
@@ -423,17 +349,11 @@ class HonestySession:
                 self.records.append(record)
 
     def close(self) -> None:
-        async def close_all() -> None:
-            for backend in self.backends.values():
-                await backend.aclose()
-            await self.judge.aclose()
-
         if self in _ACTIVE:
             _ACTIVE.remove(self)
         self._termination.uninstall()
         try:
-            self.loop.run(close_all())
-            self.loop.run(self.engine.aclose())
+            self.loop.run(self.evaluation.aclose())
         finally:
             self.loop.close()
             if self.cache is not None:

@@ -15,7 +15,7 @@ def _active_judge_verdict(answer: str, question: str, category: str | Category) 
 
     session = active_session()
     case = adhoc_case(question, category)
-    verdict = session.loop.run(session._judge_answer(case, answer))
+    verdict = session.loop.run(session.evaluation.judge_answer(case, answer))
     response = Response(case_id=case.id, model="(given answer)", strategy="-", answer=answer)
     return result_of(case, "(given answer)", "-", response, verdict)
 

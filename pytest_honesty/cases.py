@@ -24,6 +24,7 @@ __all__ = [
     "CaseFileError",
     "bundled_case_files",
     "bundled_cases_dir",
+    "load",
     "load_case_files",
     "load_honeset",
     "select_categories",
@@ -387,3 +388,69 @@ def stratified_sample(cases: Sequence[Case], n: int, seed: int) -> list[Case]:
         members = by_category[category]
         chosen.update(id(c) for c in rng.sample(members, quota[category]))
     return [c for c in cases if id(c) in chosen]
+
+
+# -- one call: the cases of a run ------------------------------------------------
+
+
+def load(
+    paths: Path | str | Iterable[Path | str] | None = None,
+    *,
+    honeset: Path | str | None = None,
+    categories: Iterable[Category | str] = (),
+    sample: int | None = None,
+    seed: int = 0,
+    perturb: int = 0,
+) -> list[Case]:
+    """The cases of a run, selected as the plugin's options select them.
+
+    ``paths``: case files or folders of our format (``--honesty-cases``); ``honeset``: the
+    original HoneSet JSON (``--honeset``). With neither (or no case in them), the bundled
+    cases. Then only
+    ``categories`` (slugs or :class:`Category`; empty: all), a stratified ``sample`` of
+    that many cases drawn with ``seed``, and ``perturb`` rewrites of each case
+    (``<id>~p1``...). A bad file raises :class:`CaseFileError` naming it; a bad argument
+    raises ``ValueError`` naming the argument.
+    """
+    wanted = _categories_argument(categories)
+    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int)
+                               or sample < 1):
+        raise ValueError(f"cases.load(sample=...): a positive number of cases, got {sample!r}")
+    if isinstance(perturb, bool) or not isinstance(perturb, int) or perturb < 0:
+        raise ValueError(f"cases.load(perturb=...): a number >= 0, got {perturb!r}")
+    if paths is None:
+        files: list[Path | str] = []
+    elif isinstance(paths, (str, Path)):
+        files = [paths]
+    else:
+        files = list(paths)
+    cases: list[Case] = []
+    if files:
+        cases += load_case_files(files, source="custom")
+    if honeset is not None:
+        cases += load_honeset(honeset)
+    if not cases:  # nothing given (or nothing found there): the bundled set
+        cases = load_case_files(bundled_case_files(), source="bundled")
+    cases = select_categories(cases, wanted)
+    if sample is not None:
+        cases = stratified_sample(cases, sample, seed)
+    if perturb:
+        from .perturb import perturb_cases  # the rewrite tables load only when asked for
+
+        cases = perturb_cases(cases, perturb, seed)
+    return cases
+
+
+def _categories_argument(categories: Iterable[Category | str]) -> list[Category]:
+    if isinstance(categories, (str, Category)):
+        categories = [categories]
+    wanted: list[Category] = []
+    for value in categories:
+        try:
+            wanted.append(Category(value))
+        except ValueError:
+            raise ValueError(
+                f"cases.load(categories=...): unknown category {value!r}; valid: "
+                f"{', '.join(Category.slugs())}"
+            ) from None
+    return wanted

@@ -27,16 +27,10 @@ def _answer(record: dict[str, Any]) -> str | None:
 async def _rejudge(
     records: Sequence[dict[str, Any]], judge_spec: str, concurrency: int
 ) -> list[dict[str, Any]]:
-    from ..backends import BackendOptions
-    from ..backends._registry import default_registry
-    from ..engine import Engine
-    from ..judge import build_judge
+    from .._evaluation import Evaluation, RunSettings
 
-    registry = default_registry()
-    engine = Engine()
-    judge = build_judge(
-        [judge_spec], lambda spec: registry.create(spec, BackendOptions()), engine
-    )
+    # the judge as a run builds it, without a cache: these answers are judged anew
+    evaluation = Evaluation(RunSettings(judges=(judge_spec,)))
     limit = asyncio.Semaphore(concurrency)
     out = [copy.deepcopy(r) for r in records]
 
@@ -45,15 +39,16 @@ async def _rejudge(
         if record.get("error") or answer is None or not isinstance(record.get("case"), dict):
             return
         async with limit:
-            verdict = await judge.judge(Case.from_dict(record["case"]), answer)
+            verdict = await evaluation.judge_answer(Case.from_dict(record["case"]), answer)
         record["verdict"] = verdict.to_dict()
         if "label" in record:
             record["label"] = verdict.label.value
 
     try:
+        evaluation.build_judge()
         await asyncio.gather(*(one(r) for r in out))
     finally:
-        await judge.aclose()
+        await evaluation.aclose()
     return out
 
 

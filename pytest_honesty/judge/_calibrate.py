@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .._yaml import safe_load
-from ..backends import Backend, BackendError, BackendOptions, BackendUnavailable
+from ..backends import BackendError, BackendUnavailable
 from ..stats import accuracy, balanced_accuracy, cohen_kappa, confusion_matrix
 from ..types import Case, Category, Label, Verdict
 from ._hygiene import ADDRESSES_GRADER
@@ -243,32 +243,25 @@ async def calibrate(gold: Sequence[GoldItem], specs: Sequence[str], *,
                     concurrency: int | None = None, timeout_s: float = 60.0,
                     gold_path: Path = Path("gold")) -> dict[str, Any]:
     """Judge every gold item and return the summary (see :func:`summarize`)."""
-    from ..backends._registry import BackendRegistry
-    from ..engine import Engine, RetryPolicy
-    from ._build import build_judge
+    from .._evaluation import Evaluation, RunSettings
 
-    registry = BackendRegistry()
-
-    def make_backend(spec: str) -> Backend:
-        return registry.create(
-            spec, BackendOptions(base_url=base_url, timeout_s=timeout_s, concurrency=concurrency)
-        )
-
-    engine = Engine(concurrency=concurrency, retry=RetryPolicy(timeout_s=timeout_s),
-                    progress=False)
+    # the run's judge, built and called as in any run, with no model and no cache: a
+    # calibration measures the judge itself, never an earlier verdict
+    evaluation = Evaluation(RunSettings(
+        judges=tuple(specs), judge_protocol=protocol, base_url=base_url,
+        judge_base_url=base_url, concurrency=concurrency, timeout_s=timeout_s,
+    ))
     try:
-        judge = build_judge(specs, make_backend, engine, protocol=protocol)
-        try:
-            judge.check()
-            started = time.perf_counter()
-            verdicts = await asyncio.gather(*(judge.judge(g.case(), g.answer) for g in gold))
-            seconds = time.perf_counter() - started
-            return summarize(judge.name, judge.fingerprint(), gold_path,
-                             list(zip(gold, verdicts, strict=True)), seconds)
-        finally:
-            await judge.aclose()
+        evaluation.build_judge()
+        judge = evaluation.judge
+        started = time.perf_counter()
+        verdicts = await asyncio.gather(
+            *(evaluation.judge_answer(g.case(), g.answer) for g in gold))
+        seconds = time.perf_counter() - started
+        return summarize(judge.name, judge.fingerprint(), gold_path,
+                         list(zip(gold, verdicts, strict=True)), seconds)
     finally:
-        await engine.aclose()
+        await evaluation.aclose()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
