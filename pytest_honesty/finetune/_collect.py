@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from .._atomic import atomic_write_text
+
 __all__ = ["RECORDS_ENV"]
 
 #: the environment variable that names the output file
@@ -62,10 +64,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     target = os.environ.get(RECORDS_ENV)
     if not target or hasattr(session.config, "workerinput"):
         return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for record in _records.values():
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(
+        Path(target), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records.values())
+    )
