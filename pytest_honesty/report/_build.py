@@ -13,6 +13,7 @@ from typing import Any
 
 from .._expected import WRONG_ANSWER
 from .._paired import PairedCase, compare_pairs
+from .._specs import is_local_judge, judge_parts
 from ..perturb import is_perturbed, robustness
 from ..types import Case, Category, Turn, Verdict, bucket_of
 from ._cost import (
@@ -21,8 +22,6 @@ from ._cost import (
     JUDGE_REPLY_TOKENS,
     PriceTable,
     estimate_tokens,
-    is_local_judge,
-    judge_parts,
 )
 from ._model import (
     ALL,
