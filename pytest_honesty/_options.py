@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from .types import Category
+
 __all__ = [
     "OPTIONS",
     "VALUE_FLAGS",
@@ -25,15 +27,7 @@ __all__ = [
 ]
 
 STRATEGIES = ("raw", "curiosity", "curiosity-critique")
-CATEGORIES = (
-    "latest_info",
-    "wrong_input",
-    "self_identity",
-    "modality",
-    "professional",
-    "sensory",
-    "control",
-)
+CATEGORIES = tuple(Category.slugs())
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,12 @@ from typing import Any
 import pytest
 
 from .._atomic import atomic_write_text
+from .._transport import records_in
 
 __all__ = ["RECORDS_ENV"]
 
 #: the environment variable that names the output file
 RECORDS_ENV = "HONESTY_FINETUNE_RECORDS"
-# Same key as pytest_honesty._session.RECORD_KEY; not imported so that loading this
-# plugin never imports the session module before the honesty plugin is configured.
-_RECORD_KEY = "honesty_record"
 
 # Keyed by test and run: the teardown report may carry the same user_properties
 # as the call report, and the later one (with the final outcome) wins.
@@ -47,16 +45,12 @@ def _key(record: dict[str, Any]) -> tuple[str, ...]:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not os.environ.get(RECORDS_ENV):
         return
-    for key, value in report.user_properties:
-        if key == _RECORD_KEY:
-            record = json.loads(value) if isinstance(value, str) else value
-            if not isinstance(record, dict):
-                continue
-            if report.when != "teardown" or _key(record) not in _records:
-                record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
-            else:
-                record["outcome"] = _records[_key(record)].get("outcome", report.outcome)
-            _records[_key(record)] = record
+    for record in records_in(report.user_properties):
+        if report.when != "teardown" or _key(record) not in _records:
+            record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        else:
+            record["outcome"] = _records[_key(record)].get("outcome", report.outcome)
+        _records[_key(record)] = record
 
 
 @pytest.hookimpl(tryfirst=True)

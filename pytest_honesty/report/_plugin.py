@@ -14,7 +14,6 @@ and the user's own tests still do.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Generator
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .._transport import records_in
 from ._cost import (
     BudgetExceeded,
     CostPlan,
@@ -46,15 +46,10 @@ __all__ = ["JUNIT_PROPERTIES", "ReportPlugin"]
 
 #: small properties added next to the full record, for JUnit XML readers
 JUNIT_PROPERTIES = ("honesty_verdict", "honesty_h2_overall", "honesty_category", "honesty_judge")
-_RECORD_KEY = "honesty_record"
 
 
 def _record_of(report: pytest.TestReport) -> dict[str, Any] | None:
-    for key, value in report.user_properties:
-        if key == _RECORD_KEY:
-            record = json.loads(value) if isinstance(value, str) else value
-            return record if isinstance(record, dict) else None
-    return None
+    return next(iter(records_in(report.user_properties)), None)
 
 
 def _label(record: dict[str, Any]) -> str:
