@@ -394,7 +394,7 @@ def build_report(
         comparisons=compare_groups(originals, groups),
         cost=cost_summary(records, prices=prices, judges=judges,
                           judge_protocol=manifest.judge_protocol),
-        robustness=(robustness([r.to_dict() for r in records])
+        robustness=(robustness(records)
                     if len(originals) < len(records) else None),
         pushback=pushback_summary(originals),
     )
