@@ -7,6 +7,7 @@ run with and without ``-n`` gives the same report apart from its clocks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,6 +38,7 @@ from ._model import (
     Manifest,
     Mean,
     Rate,
+    ReportFormatError,
     RunReport,
 )
 from ._pushback import pushback_summary
@@ -48,6 +50,7 @@ __all__ = [
     "case_record",
     "compare_groups",
     "cost_summary",
+    "decode_record",
     "paired_rows",
 ]
 
@@ -148,6 +151,29 @@ def case_record(
                                    raw.get("judge_usage")),
         extra=extra,
     )
+
+
+@functools.cache
+def _list_prices() -> PriceTable:
+    return PriceTable.default()
+
+
+def decode_record(
+    raw: dict[str, Any] | CaseRecord, *, prices: PriceTable | None = None,
+    judges: Sequence[str] = (), judge_protocol: str = "json",
+) -> CaseRecord:
+    """Any record as a CaseRecord: a session record (it holds the ``response``, as
+    ``honesty finetune run`` collects them) or a run report's record (as written)."""
+    if isinstance(raw, CaseRecord):
+        return raw
+    if "response" not in raw:
+        return CaseRecord.from_dict(raw)
+    try:
+        return case_record(raw, prices=prices or _list_prices(), judges=judges,
+                           judge_protocol=judge_protocol)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        where = f"record {raw.get('nodeid', '?')!r}"
+        raise ReportFormatError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- aggregates
