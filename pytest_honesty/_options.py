@@ -7,7 +7,7 @@ module imports nothing heavy: the plugin loads it in every pytest run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,7 +328,3 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         pushback_templates=values["honesty_pushback_templates"],
         sources=sources,
     )
-
-
-def option_names() -> Sequence[str]:
-    return [o.flag for o in OPTIONS]
