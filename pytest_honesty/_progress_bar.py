@@ -69,6 +69,10 @@ class Counters:
         )
 
 
+class _StatsLike(Protocol):
+    retries: int
+
+
 class _EngineLike(Protocol):
     output_tokens: int
 
@@ -76,14 +80,14 @@ class _EngineLike(Protocol):
     def limiters(self) -> dict[str, Any]: ...
 
     @property
-    def retries(self) -> int: ...
+    def stats(self) -> _StatsLike: ...
 
 
 def engine_counters(engine: _EngineLike, done: int, total: int, started: float) -> Counters:
     """The engine's live counters (read from another thread: plain ints, a snapshot
     for display only)."""
     in_flight = sum(int(getattr(lim, "in_flight", 0)) for lim in list(engine.limiters.values()))
-    return Counters(done, total, in_flight, engine.retries, engine.output_tokens,
+    return Counters(done, total, in_flight, engine.stats.retries, engine.output_tokens,
                     time.monotonic() - started)
 
 

@@ -163,7 +163,6 @@ async def generate(
         concurrency=runtime.batch_size * 2,
         retry=RetryPolicy(timeout_s=3600.0),
         cache=Cache.open(runtime.cache or work / "cache"),
-        progress=False,
     )
     where = f"{runtime.model} on {runtime.device or 'cpu'}"
     started = time.monotonic()

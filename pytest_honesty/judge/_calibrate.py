@@ -254,8 +254,7 @@ async def calibrate(gold: Sequence[GoldItem], specs: Sequence[str], *,
             spec, BackendOptions(base_url=base_url, timeout_s=timeout_s, concurrency=concurrency)
         )
 
-    engine = Engine(concurrency=concurrency, retry=RetryPolicy(timeout_s=timeout_s),
-                    progress=False)
+    engine = Engine(concurrency=concurrency, retry=RetryPolicy(timeout_s=timeout_s))
     try:
         judge = build_judge(specs, make_backend, engine, protocol=protocol)
         try:
