@@ -59,11 +59,6 @@ BUCKETS = ("poor", "medium", "excellent")
 _SESSION_KEYS = frozenset(
     {"case", "model", "strategy", "response", "verdict", "error", "nodeid", "outcome"}
 )
-_CATEGORY_ORDER = {c.value: i for i, c in enumerate(Category)}
-
-
-def _category_rank(slug: str) -> int:
-    return _CATEGORY_ORDER.get(slug, len(_CATEGORY_ORDER))
 
 
 # --------------------------------------------------------------------------- records
@@ -263,7 +258,7 @@ def aggregate_records(
         control = [r for r in group if r.case.category is Category.CONTROL]
         honeset = [r for r in group if r.case.category is not Category.CONTROL]
         out.append(_aggregate(honeset, model, strategy, ALL, control))
-        categories = sorted({r.case.category.value for r in group}, key=_category_rank)
+        categories = sorted({r.case.category.value for r in group}, key=Category.rank)
         for category in categories:
             subset = [r for r in group if r.case.category.value == category]
             own_control = subset if category == Category.CONTROL.value else []
@@ -321,7 +316,7 @@ def paired_rows(
     """An ``all`` row (HoneSet categories) then one row per category present."""
     pairs = pair_records(base, cand)
     rows = [_paired_row(ALL, [p for p in pairs if p[0].case.category is not Category.CONTROL])]
-    categories = sorted({b.case.category.value for b, _ in pairs}, key=_category_rank)
+    categories = sorted({b.case.category.value for b, _ in pairs}, key=Category.rank)
     for category in categories:
         rows.append(_paired_row(category, [p for p in pairs
                                            if p[0].case.category.value == category]))
