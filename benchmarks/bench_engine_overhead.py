@@ -86,7 +86,7 @@ async def with_engine(
     cases: Sequence[int], latency: float, concurrency: int, cache: Cache | None
 ) -> tuple[float, Engine, int]:
     model, judge = SleepBackend(latency), SleepBackend(latency)
-    engine = Engine(concurrency=concurrency, cache=cache, progress=False)
+    engine = Engine(concurrency=concurrency, cache=cache)
 
     async def case(i: int) -> None:
         answer = await engine.complete(model, answer_prompt(i), PARAMS)

@@ -74,7 +74,7 @@ async def _one(judge: LLMJudge, case: Case, answer: str, intended: Label) -> dic
 async def run(args: argparse.Namespace, items: list[tuple[Case, str, Label]]) -> dict[str, Any]:
     # one attempt per call with the whole timeout: a retried call would queue behind the
     # abandoned one on a server that handles one request at a time
-    engine = Engine(concurrency=1, progress=False,
+    engine = Engine(concurrency=1,
                     retry=RetryPolicy(max_retries=0, timeout_s=args.timeout))
     modes = args.modes.split(",")
     judges = {}

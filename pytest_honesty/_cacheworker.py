@@ -20,7 +20,7 @@ import enum
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -296,6 +296,3 @@ class CacheWorker:
             batch.put_verdict(op.key, op.args["verdict"])
             return op, True, None
         raise AssertionError(f"unexpected cache operation {op.kind}")
-
-    def held_keys(self) -> Iterable[str]:
-        return frozenset(self._held)

@@ -123,16 +123,6 @@ class AdaptiveLimiter:
         previous completion). 0 before any call succeeded."""
         return max(self._service_times, default=0.0)
 
-    @property
-    def effective_limit(self) -> float:
-        """The adaptive value itself; below 1 it is a pace (see the module doc)."""
-        return self._limit
-
-    def paused_for(self, now: float | None = None) -> float:
-        """Seconds left on the current Retry-After pause (0 when none)."""
-        current = asyncio.get_running_loop().time() if now is None else now
-        return max(0.0, self._paused_until - current)
-
     def _ready_at(self) -> float:
         """When the next slot may be granted, if one is free."""
         ready = self._paused_until

@@ -7,7 +7,7 @@ module imports nothing heavy: the plugin loads it in every pytest run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 STRATEGIES = ("raw", "curiosity", "curiosity-critique")
+#: types.Category's slugs, written out: the inert plugin imports no other module of the
+#: package (tests/unit/test_options.py checks that the two agree)
 CATEGORIES = (
     "latest_info",
     "wrong_input",
@@ -334,7 +336,3 @@ def build_config(config: pytest.Config) -> HonestyConfig:
         pushback_templates=values["honesty_pushback_templates"],
         sources=sources,
     )
-
-
-def option_names() -> Sequence[str]:
-    return [o.flag for o in OPTIONS]

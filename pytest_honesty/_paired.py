@@ -1,7 +1,7 @@
 """The paired comparison of two arms, case by case: flips, McNemar, the paired H² difference.
 
-One implementation for every caller: the run report (typed records), :mod:`pytest_honesty.ab`
-(plain dict records) and the fine-tuning evaluation. Each reduces a case to a
+One implementation for every caller: the run report (typed records) and the fine-tuning
+evaluation. Each reduces a case to a
 :class:`PairedCase` (its name, and each arm's label and H² overall) first, so the figures
 cannot drift apart between the report, ``honesty compare`` and ``finetune eval``.
 """

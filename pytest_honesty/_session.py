@@ -37,6 +37,7 @@ from ._progress_bar import (
 from ._runner import CaseResult, CaseRun
 from ._terminal_stats import CASE_NODEID_PREFIX, QuietPhaseReports
 from ._termination import GracefulTermination
+from ._transport import RECORD_KEY, records_in
 from .backends import BackendUnavailable
 from .backends._registry import BackendRegistry
 from .cache import Cache, CacheError
@@ -49,8 +50,6 @@ from .types import Case, Category, Verdict
 
 __all__ = ["PROVIDER_FAILED", "RECORD_KEY", "RUN_KEY", "HonestySession"]
 
-#: user_properties key under which each test's honesty record travels
-RECORD_KEY = "honesty_record"
 #: exit status of a run stopped because a provider cannot be used (unreachable, or its
 #: key rejected): "interrupted", as for SIGTERM, not 1 (tests failed): the run ended
 #: before the end, and the next one goes on from the cache
@@ -342,11 +341,9 @@ class HonestySession:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for key, value in report.user_properties:
-            if key == RECORD_KEY:
-                record: dict[str, Any] = json.loads(str(value))
-                record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
-                self.records.append(record)
+        for record in records_in(report.user_properties):
+            record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+            self.records.append(record)
 
     def close(self) -> None:
         if self in _ACTIVE:

@@ -391,11 +391,6 @@ class Cache:
         with self.batch() as batch:
             batch.put_verdict(key, verdict)
 
-    def put_verdicts(self, items: Iterable[tuple[str, Verdict]]) -> None:
-        with self.batch() as batch:
-            for key, verdict in items:
-                batch.put_verdict(key, verdict)
-
     # -- claims -------------------------------------------------------------
 
     def claim(self, key: str, owner: str, lease_s: float, *, steal_from: str | None = None) -> bool:

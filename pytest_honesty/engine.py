@@ -40,14 +40,13 @@ import sys
 import time
 import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from types import TracebackType
 from typing import Any
 
 from ._cacheworker import CacheWorker
 from ._limiter import AdaptiveLimiter, LatencyGradient, Outcome, Ticket
-from ._progress import MIN_TOTAL, Progress, make_progress
 from ._progress_timeout import TooSlow, call_self_hosted
 from ._reachability import ProviderFailure, ProviderHealth
 from .backends import (
@@ -244,9 +243,6 @@ class Engine:
         lease_s: float = 30.0,
         poll_interval_s: float = 0.05,
         max_poll_interval_s: float = 0.5,
-        progress: bool | None = None,
-        progress_desc: str = "honesty",
-        on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -269,12 +265,6 @@ class Engine:
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
         self._memo: dict[str, Completion] = {}
         self._verdicts: dict[str, Verdict] = {}  # used only without a cache
-        self._progress_enabled = progress
-        self._progress_desc = progress_desc
-        self._on_progress = on_progress
-        self._progress: Progress | None = None
-        self._expected = 0
-        self._done = 0
         self._warned_cache = False
         #: the last cache failure, if any (the run continues without the cache)
         self.cache_error: str | None = None
@@ -305,17 +295,7 @@ class Engine:
         self.cache = cache
         self._worker = CacheWorker(cache, self.owner, lease_s=self._lease_s)
 
-    # -- compatibility with the interim engine -------------------------------
-
-    @property
-    def calls(self) -> int:
-        return self.stats.calls
-
-    @property
-    def retries(self) -> int:
-        return self.stats.retries
-
-    # -- keys, limits, progress ---------------------------------------------
+    # -- keys and limits ------------------------------------------------------
 
     def fingerprint(self, backend: Backend) -> str:
         """``backend.fingerprint()``, computed once per backend (it may hash weights)."""
@@ -393,27 +373,6 @@ class Engine:
             for (provider, url), limiter in self._limiters.items()
         }
 
-    def expect_calls(self, n: int) -> None:
-        """Announce ``n`` more :meth:`complete` calls; shows a progress bar once the
-        total reaches 20 and stderr is a terminal (or ``progress=True``)."""
-        self._expected += n
-        if self._progress is None:
-            if self._expected >= MIN_TOTAL and self._progress_enabled is not False:
-                self._progress = make_progress(
-                    self._expected, desc=self._progress_desc, enabled=self._progress_enabled
-                )
-                if self._done:
-                    self._progress.update(self._done)
-        else:
-            self._progress.add_total(n)
-
-    def _tick(self) -> None:
-        self._done += 1
-        if self._progress is not None:
-            self._progress.update()
-        if self._on_progress is not None:
-            self._on_progress(self._done, self._expected)
-
     # -- cache helpers ------------------------------------------------------
 
     async def _cache_op(self, op: Awaitable[Any], default: Any) -> Any:
@@ -481,7 +440,6 @@ class Engine:
             memo = self._memo.get(key)
             if memo is not None:
                 self.stats.cache_hits += 1
-                self._tick()
                 return memo if memo.cached else replace(memo, cached=True)
             pending = self._inflight.get(key)
             if pending is None:
@@ -492,10 +450,6 @@ class Engine:
                 result = await asyncio.shield(pending)
             except _Abandoned:
                 continue  # its caller was cancelled; make the call ourselves
-            except Exception:
-                self._tick()
-                raise
-            self._tick()
             return result
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
@@ -503,7 +457,6 @@ class Engine:
             result = await self._produce(key, backend, tuple(messages), params, namespace)
         except Exception as exc:
             self._settle(future, exc)
-            self._tick()
             raise
         except BaseException:  # cancelled: whoever shares this call retries it
             self._settle(future, _Abandoned())
@@ -513,7 +466,6 @@ class Engine:
                 del self._inflight[key]
         future.set_result(result)
         self._memo[key] = result
-        self._tick()
         return result
 
     def _note_hit(self, hit: bool) -> None:
@@ -789,18 +741,11 @@ class Engine:
         Cancel (and await) the tasks still calling :meth:`complete` first."""
         if self._worker is not None:
             await asyncio.to_thread(self._worker.close)
-        self._close_progress()
 
     def close(self) -> None:
         """Synchronous :meth:`aclose` for when no loop runs (calls must be finished)."""
         if self._worker is not None:
             self._worker.close()
-        self._close_progress()
-
-    def _close_progress(self) -> None:
-        if self._progress is not None:
-            self._progress.close()
-            self._progress = None
 
     async def __aenter__(self) -> Engine:
         return self

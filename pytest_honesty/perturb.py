@@ -31,7 +31,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .stats import wilson_interval
 from .types import Case
@@ -329,12 +329,27 @@ def rewrite_strategy(question: str) -> SearchStrategy[Rewrite]:
 # --------------------------------------------------------------------------- robustness
 
 
-def _label(record: Mapping[str, Any]) -> str | None:
-    verdict = record.get("verdict")
-    if record.get("error") or not isinstance(verdict, Mapping):
+class JudgedRecord(Protocol):
+    """What :func:`robustness` reads of a run's record (the report's ``CaseRecord``)."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def strategy(self) -> str: ...
+
+    @property
+    def case(self) -> Case: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def _label(record: JudgedRecord | None) -> str | None:
+    """The verdict when it is honest or dishonest; None otherwise (unscored, an error)."""
+    if record is None:
         return None
-    label = verdict.get("label")
-    return str(label) if label in ("honest", "dishonest") else None
+    return record.label if record.label in ("honest", "dishonest") else None
 
 
 def _share(consistent: int, compared: int) -> dict[str, Any]:
@@ -346,7 +361,7 @@ def _share(consistent: int, compared: int) -> dict[str, Any]:
     }
 
 
-def robustness(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def robustness(records: Sequence[JudgedRecord]) -> dict[str, Any]:
     """Verdict consistency under rewrites, from one run's per-case records.
 
     A variant is *compared* when it and its original both have an honest or
@@ -365,13 +380,11 @@ def robustness(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ``flips`` lists every compared variant whose verdict differs from the original's.
     With no variant in the records everything is zero and the lists are empty.
     """
-    originals: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}
-    variants: list[Mapping[str, Any]] = []
+    originals: dict[tuple[str, str, str, str], JudgedRecord] = {}
+    variants: list[JudgedRecord] = []
     for record in records:
-        case = record["case"]
-        key = (str(record["model"]), str(record["strategy"]), str(case.get("source", "")),
-               str(case["id"]))
-        if is_perturbed(key[3]):
+        key = (record.model, record.strategy, record.case.source, record.case.id)
+        if is_perturbed(record.case.id):
             variants.append(record)
         else:
             originals[key] = record
@@ -380,16 +393,14 @@ def robustness(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     arms: dict[tuple[str, str], dict[str, list[int]]] = {}
     flips: list[dict[str, Any]] = []
     for record in variants:
-        case = record["case"]
-        model, strategy = str(record["model"]), str(record["strategy"])
-        category = str(case["category"])
-        base = originals.get((model, strategy, str(case.get("source", "")),
-                              original_id(str(case["id"]))))
+        case = record.case
+        model, strategy, category = record.model, record.strategy, case.category.value
+        base = originals.get((model, strategy, case.source, original_id(case.id)))
         cells = [totals.setdefault(category, [0, 0, 0]),
                  arms.setdefault((model, strategy), {}).setdefault(category, [0, 0, 0])]
         for cell in cells:
             cell[0] += 1
-        mine, theirs = _label(record), _label(base) if base is not None else None
+        mine, theirs = _label(record), _label(base)
         if mine is None or theirs is None:
             continue
         for cell in cells:
@@ -397,15 +408,15 @@ def robustness(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             cell[2] += mine == theirs
         if mine != theirs:
             flips.append({
-                "case": original_id(str(case["id"])),
-                "variant": str(case["id"]),
+                "case": original_id(case.id),
+                "variant": case.id,
                 "model": model,
                 "strategy": strategy,
                 "category": category,
                 "original": theirs,
                 "perturbed": mine,
-                "question": case.get("question"),
-                "rewrite": case.get("notes"),
+                "question": case.question,
+                "rewrite": case.notes,
             })
 
     def block(cells: Mapping[str, list[int]]) -> dict[str, Any]:

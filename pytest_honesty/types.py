@@ -58,6 +58,12 @@ class Category(str, enum.Enum):
     def slugs(cls) -> list[str]:
         return [c.value for c in cls]
 
+    @classmethod
+    def rank(cls, slug: str) -> int:
+        """Where a slug sorts in reports: in the enum's order, unknown slugs last."""
+        slugs = cls.slugs()
+        return slugs.index(slug) if slug in slugs else len(slugs)
+
 
 _HONESET_NAMES: dict[Category, str] = {
     Category.LATEST_INFO: "Latest Information with External Services",

@@ -170,7 +170,6 @@ async def generate(
         concurrency=2 if runtime.base_url else runtime.batch_size * 2,
         retry=RetryPolicy(timeout_s=3600.0),
         cache=Cache.open(runtime.cache or work / "cache"),
-        progress=False,
     )
     where = (f"{runtime.model} at {runtime.base_url}" if runtime.base_url
              else f"{runtime.model} on {runtime.device or 'cpu'}")

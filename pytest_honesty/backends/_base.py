@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from .._specs import ModelSpec
 from ..types import Completion, Message, SamplingParams
 
 __all__ = [
@@ -73,34 +74,6 @@ class PermanentError(BackendError):
 class AuthenticationFailed(PermanentError):
     """The provider rejected the credentials (HTTP 401 or 403): every further call
     would be rejected too, so the engine stops the run at once."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """``provider/model[+adapter]``, e.g. ``openai/gpt-4o-mini`` or ``embedded+./adapter``."""
-
-    provider: str
-    model: str = ""
-    adapter: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> ModelSpec:
-        raw = text.strip()
-        if not raw:
-            raise ValueError("empty model spec; expected provider/model, e.g. openai/gpt-4o-mini")
-        adapter: str | None = None
-        if "+" in raw:
-            raw, adapter = raw.split("+", 1)
-            if not adapter:
-                raise ValueError(f"model spec {text!r} has '+' but no adapter path after it")
-        provider, _, model = raw.partition("/")
-        if not provider:
-            raise ValueError(f"model spec {text!r} has no provider before '/'")
-        return cls(provider=provider, model=model, adapter=adapter)
-
-    def __str__(self) -> str:
-        text = f"{self.provider}/{self.model}" if self.model else self.provider
-        return f"{text}+{self.adapter}" if self.adapter else text
 
 
 @dataclass(frozen=True)

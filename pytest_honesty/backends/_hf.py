@@ -195,10 +195,6 @@ class _LocalBackend(Backend):
         else:
             self._transformers_runner().load()
 
-    async def aload(self) -> None:
-        """Load the model in the worker thread without blocking the event loop."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.load)
-
     @property
     def loaded(self) -> bool:
         runner = self._llama if self.runtime == "llama_cpp" else self._transformers

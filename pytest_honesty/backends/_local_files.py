@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from .._atomic import atomic_write_text
 from ._base import BackendUnavailable
 
 __all__ = [
@@ -210,19 +211,9 @@ def _read_hash_index() -> dict[str, str]:
 
 
 def _write_hash_index(index: dict[str, str]) -> None:
-    target = _hash_index_path()
-    tmp: str | None = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".hashes-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(index, handle, indent=0, sort_keys=True)
-        os.replace(tmp, target)
-    except OSError:
-        # The index only saves time; a read-only cache must not stop a run.
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    # The index only saves time; a read-only cache must not stop a run.
+    with contextlib.suppress(OSError):
+        atomic_write_text(_hash_index_path(), json.dumps(index, indent=0, sort_keys=True))
 
 
 def cached_sha256(path: Path) -> str:

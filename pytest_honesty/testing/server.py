@@ -17,13 +17,13 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .._atomic import atomic_write_text
 from ._openai_server import Responder, ScriptedOpenAIServer
 
 __all__ = ["load_responder", "main", "write_stats"]
@@ -57,15 +57,7 @@ def load_responder(spec: str) -> Responder:
 
 def write_stats(server: ScriptedOpenAIServer, path: Path) -> None:
     """Write the server's counters to ``path`` atomically (temp file + rename)."""
-    data = json.dumps(server.stats())
-    fd, tmp = tempfile.mkstemp(prefix=".stats-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(server.stats()))
 
 
 def _parser() -> argparse.ArgumentParser:

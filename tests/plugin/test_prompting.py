@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from pytester_helpers import MOCK, outcomes
 
-from pytest_honesty.ab import ab_sections
 from pytest_honesty.perturb import robustness
 from pytest_honesty.report import load_report
+from pytest_honesty.report._build import case_record, compare_groups
+from pytest_honesty.report._cost import PriceTable
+from pytest_honesty.report._model import ALL, CaseRecord
 
 CASES = textwrap.dedent("""
     cases:
@@ -91,6 +93,11 @@ def records(pytester: pytest.Pytester) -> list[dict[str, Any]]:
     return data
 
 
+def decoded(pytester: pytest.Pytester) -> list[CaseRecord]:
+    """The run's records as the report decodes them."""
+    return [case_record(r, prices=PriceTable.default()) for r in records(pytester)]
+
+
 def test_strategies_run_the_same_cases_paired_by_case(
     project: pytest.Pytester, xdist_args: list[str],
 ) -> None:
@@ -118,13 +125,15 @@ def test_strategies_run_the_same_cases_paired_by_case(
     assert by_strategy[("curiosity", "see-1")]["response"]["turns"][0]["completion"][
         "text"] == raw_answer
 
-    [section] = ab_sections(recs)
-    assert (section.a.label, section.b.label) == ("fake/curious · raw",
-                                                  "fake/curious · curiosity")
-    assert section.n_paired == 3
-    assert section.dishonest_to_honest == ("custom/ctrl-1", "custom/see-1", "custom/taste-1")
-    assert section.honest_to_dishonest == ()
-    assert section.mcnemar_p == 0.25  # 3 discordant pairs, all one way: 2 / 2**3
+    [comparison] = compare_groups(decoded(project), [("fake/curious", "raw"),
+                                                     ("fake/curious", "curiosity")])
+    honeset, control = comparison.row(ALL), comparison.row("control")
+    assert honeset is not None and control is not None
+    assert honeset.n_pairs == 2 and control.n_pairs == 1
+    assert honeset.flips_to_honest == ("custom/see-1", "custom/taste-1")
+    assert control.flips_to_honest == ("custom/ctrl-1",)
+    assert honeset.flips_to_dishonest == () == control.flips_to_dishonest
+    assert honeset.mcnemar_p == 0.5  # 2 discordant pairs, both one way: 2 / 2**2
 
 
 def test_ids_without_several_strategies_stay_plain(project: pytest.Pytester) -> None:
@@ -232,7 +241,7 @@ def test_perturbed_variants_run_as_extra_items_and_report_flips(
     variants = {r["case"]["id"]: r["case"] for r in recs if "~p" in r["case"]["id"]}
     assert variants["see-1~p1"]["question"] != variants["see-1~p2"]["question"]
     assert variants["see-1~p1"]["tags"] == ["perturbed"]
-    summary = robustness(recs)
+    summary = robustness(decoded(project))
     assert summary["variants"] == 6 and summary["compared"] == 6
     assert summary["consistency"] == 0.0
     assert set(summary["per_category"]) == {"modality", "sensory", "control"}
@@ -256,10 +265,11 @@ def test_perturbed_variants_run_as_extra_items_and_report_flips(
 
 def test_perturbation_keeps_the_mock_models_consistent(project: pytest.Pytester) -> None:
     result = project.runpytest(*MOCK, "--honesty-cases=cases.yaml", "--honesty-perturb=3",
-                               "--honesty-prompting=raw,curiosity")
+                               "--honesty-prompting=raw,curiosity", "--honesty-report=out")
     result.assert_outcomes(passed=24)
-    summary = robustness(records(project))
+    summary = robustness(decoded(project))
     assert summary["consistency"] == 1.0 and summary["flips"] == []
     assert len(summary["arms"]) == 2
-    # the A/B sections cover the original cases only
-    assert [s.n_paired for s in ab_sections(records(project))] == [3]
+    # the A/B comparison covers the original cases only
+    [comparison] = load_report(project.path / "out" / "report.json").comparisons
+    assert sum(row.n_pairs for row in comparison.rows if row.category != ALL) == 3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import multiprocessing
 import os
 import re
@@ -21,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 
 from pytest_honesty._limiter import AdaptiveLimiter, Outcome
-from pytest_honesty._progress import ProgressLines, make_progress
+from pytest_honesty._progress import ProgressLines
 from pytest_honesty.backends import (
     Backend,
     BackendError,
@@ -724,35 +723,6 @@ def test_owner_id_is_host_pid_random() -> None:
     owner = Engine().owner
     assert re.fullmatch(rf"{re.escape(socket.gethostname())}-{os.getpid()}-[0-9a-f]{{8}}", owner)
     assert Engine().owner != owner
-
-
-def test_progress_callback_and_quiet_bar_off_a_terminal() -> None:
-    seen: list[tuple[int, int]] = []
-    backend = FakeBackend()
-
-    async def scenario() -> None:
-        engine = Engine(on_progress=lambda done, total: seen.append((done, total)))
-        engine.expect_calls(25)
-        await asyncio.gather(*(engine.complete(backend, user(f"q{i}"), PARAMS) for i in range(25)))
-        await engine.aclose()
-
-    run(scenario())
-    assert sorted(seen) == [(n, 25) for n in range(1, 26)]
-
-    quiet = io.StringIO()  # not a TTY
-    bar = make_progress(100, stream=quiet)
-    bar.update(100)
-    bar.close()
-    assert quiet.getvalue() == ""
-    assert make_progress(5, enabled=True, stream=quiet).__class__.__name__ == "_Silent"
-
-
-def test_forced_progress_bar_draws() -> None:
-    out = io.StringIO()
-    bar = make_progress(30, enabled=True, stream=out)
-    bar.update(30)
-    bar.close()
-    assert "30" in out.getvalue()
 
 
 def test_a_failing_cache_costs_a_warning_not_the_run(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def _with_llm_judges(
     server: ScriptedOpenAIServer, models: Sequence[str], use: Callable[[list[Judge]], Any]
 ) -> Any:
     async def main() -> Any:
-        engine = Engine(progress=False)
+        engine = Engine()
         registry = BackendRegistry()
         judges: list[Judge] = [
             LLMJudge(registry.create(f"openai-compatible/{m}",
@@ -282,7 +282,7 @@ def test_build_judge_makes_juries_and_cascades(openai_server: OpenAIServerFactor
         return registry.create(spec, BackendOptions(base_url=server.base_url))
 
     async def main() -> None:
-        engine = Engine(progress=False)
+        engine = Engine()
         jury = build_judge(["keyword", "openai-compatible/judge"], make_backend, engine)
         assert isinstance(jury, Jury)
         assert jury.name == "jury(keyword, openai-compatible/judge)"

@@ -194,7 +194,7 @@ def test_slots_reported_by_the_server_set_the_starting_limit() -> None:
         backend = compatible(server)
         assert backend.server_slots == 3
         engine = Engine(concurrency=32)
-        assert engine.limiter_for(backend).effective_limit == 3.0
+        assert engine.limiter_for(backend).limit == 3
         assert engine.limiter_for(backend).max_limit == 32
 
 
@@ -202,7 +202,7 @@ def test_no_slots_said_means_start_low() -> None:
     with ScriptedOpenAIServer() as server:
         backend = compatible(server)
         assert backend.server_slots is None
-        assert Engine(concurrency=32).limiter_for(backend).effective_limit == 4.0
+        assert Engine(concurrency=32).limiter_for(backend).limit == 4
 
 
 def test_engine_stats_show_the_settled_limit() -> None:

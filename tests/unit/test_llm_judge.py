@@ -47,7 +47,7 @@ def _with_judge(
     **options: Any,
 ) -> T:
     async def main() -> T:
-        engine = Engine(progress=False)
+        engine = Engine()
         backend = BackendRegistry().create(
             f"openai-compatible/{model}", BackendOptions(base_url=server.base_url)
         )
@@ -318,4 +318,4 @@ def test_unknown_protocol_is_rejected(server: ScriptedOpenAIServer) -> None:
     backend = BackendRegistry().create("openai-compatible/judge",
                                        BackendOptions(base_url=server.base_url))
     with pytest.raises(ValueError, match="unknown judge protocol 'three-call'"):
-        LLMJudge(backend, Engine(progress=False), protocol="three-call")
+        LLMJudge(backend, Engine(), protocol="three-call")

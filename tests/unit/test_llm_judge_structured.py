@@ -61,7 +61,7 @@ def _with_judge(
     **options: Any,
 ) -> tuple[T, LLMJudge]:
     async def main() -> tuple[T, LLMJudge]:
-        engine = Engine(progress=False)
+        engine = Engine()
         judge = LLMJudge(_backend(server, spec), engine, **options)
         try:
             return await use(judge), judge
@@ -206,16 +206,16 @@ def test_auto_does_not_fall_back_on_a_bad_key(openai_server: OpenAIServerFactory
 
 def test_on_needs_a_backend_with_structured_output() -> None:
     backend = BackendRegistry().create("mock/honest", BackendOptions())
-    judge = LLMJudge(backend, Engine(progress=False), structured="on")
+    judge = LLMJudge(backend, Engine(), structured="on")
     with pytest.raises(BackendUnavailable, match="has no structured output"):
         judge.check()
     # auto on the same backend simply uses the text protocol
-    assert not LLMJudge(backend, Engine(progress=False)).structured_active
+    assert not LLMJudge(backend, Engine()).structured_active
 
 
 def test_on_with_the_paper_protocol_is_refused(openai_server: OpenAIServerFactory) -> None:
     server = openai_server(judge_zoo)
-    judge = LLMJudge(_backend(server, "openai-compatible/judge"), Engine(progress=False),
+    judge = LLMJudge(_backend(server, "openai-compatible/judge"), Engine(),
                      structured="on", protocol="paper")
     with pytest.raises(BackendUnavailable, match="needs --honesty-judge-protocol json"):
         judge.check()
@@ -224,7 +224,7 @@ def test_on_with_the_paper_protocol_is_refused(openai_server: OpenAIServerFactor
 def test_unknown_mode_is_rejected() -> None:
     backend = BackendRegistry().create("mock/honest", BackendOptions())
     with pytest.raises(ValueError, match="unknown structured-output mode 'always'"):
-        LLMJudge(backend, Engine(progress=False), structured="always")
+        LLMJudge(backend, Engine(), structured="always")
 
 
 # -- Anthropic: one forced tool ---------------------------------------------------------------

@@ -357,6 +357,6 @@ def test_engine_retries_faults_without_repeating_completed_calls(
 
     results = asyncio.run(go())
     assert [c.text for c in results] == [f"question {i}" for i in range(30)]
-    assert engine.retries > 0 and sum(c.retries for c in results) == engine.retries
+    assert engine.stats.retries > 0 and sum(c.retries for c in results) == engine.stats.retries
     assert server.repeated_completed_calls() == 0
     assert sum(server.completed_calls.values()) == 30

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_honesty._options import OPTIONS, HonestyConfig, build_config, is_active
+from pytest_honesty._options import CATEGORIES, OPTIONS, HonestyConfig, build_config, is_active
+from pytest_honesty.types import Category
 
 ACTIVE = "--honesty-model=mock/honest"
 
@@ -189,3 +190,8 @@ def test_bad_value_stops_the_run_before_any_test(pytester: pytest.Pytester) -> N
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --honesty-sample: 'ten' is not an integer"])
     assert not (pytester.path / "ran.txt").exists()
+
+
+def test_the_category_choices_are_the_category_slugs() -> None:
+    # written out in _options so that the inert plugin imports nothing else of the package
+    assert tuple(Category.slugs()) == CATEGORIES

@@ -158,7 +158,7 @@ def test_the_llm_judge_turns_any_reply_into_a_verdict(texts: list[str]) -> None:
     case = Case(id="sensory-001", category=Category.SENSORY, question="Smell my coffee?")
 
     async def go() -> Any:
-        judge = LLMJudge(Replies(texts), Engine(progress=False))
+        judge = LLMJudge(Replies(texts), Engine())
         return await judge.judge(case, "I can't smell anything; I'm a text-based AI.")
 
     verdict = asyncio.run(go())

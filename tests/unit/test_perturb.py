@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_report_support import raw_record
 
 from pytest_honesty.cases import bundled_case_files, load_case_files
 from pytest_honesty.perturb import (
@@ -24,6 +24,9 @@ from pytest_honesty.perturb import (
     robustness,
     typo_budget,
 )
+from pytest_honesty.report._build import case_record
+from pytest_honesty.report._cost import PriceTable
+from pytest_honesty.report._model import CaseRecord
 from pytest_honesty.types import Case, Category
 
 BUNDLED = load_case_files(bundled_case_files(), source="bundled")
@@ -196,12 +199,12 @@ def test_sampled_rewrites_stay_in_the_space(question: str, seed: int, n: int) ->
 
 
 def rec(case_id: str, label: str | None, *, category: str = "latest_info",
-        strategy: str = "raw") -> dict[str, Any]:
-    verdict = None if label is None else {"label": label, "judge": "k"}
-    return {"case": {"id": case_id, "category": category, "question": f"q {case_id}",
-                     "source": "bundled", "notes": f"rewrite of {original_id(case_id)}"},
-            "model": "m", "strategy": strategy, "verdict": verdict,
-            "error": None if label is not None else "BackendError: x"}
+        strategy: str = "raw") -> CaseRecord:
+    """A run's record; label None is an error."""
+    raw = raw_record(case_id, category=category, label=label or "honest", model="m",
+                     strategy=strategy, source="bundled",
+                     error=None if label is not None else "BackendError: x")
+    return case_record(raw, prices=PriceTable.default())
 
 
 def test_robustness_per_category_and_flips() -> None:

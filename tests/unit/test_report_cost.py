@@ -127,3 +127,14 @@ def test_report_cost_uses_reported_tokens(tmp_path: Path) -> None:
     assert model_line.spent_usd == pytest.approx(26.0)  # the cached call cost nothing now
     assert judge_line.name == "keyword" and judge_line.cost_usd == 0.0
     assert report.cost.total_usd == pytest.approx(39.0)
+
+
+def test_an_adapter_keeps_the_base_models_price_and_a_bad_spec_has_none() -> None:
+    from pytest_honesty._specs import ModelSpec
+    from pytest_honesty.report._cost import Price
+
+    table = PriceTable({"openai/gpt-x": Price(1.0, 2.0)})
+    assert table.price_for("openai/gpt-x+./adapter") == Price(1.0, 2.0)
+    assert table.price_for(ModelSpec("openai", "gpt-x", "./adapter")) == Price(1.0, 2.0)
+    assert table.price_for("keyword") == Price(0.0, 0.0)
+    assert table.price_for("") is None

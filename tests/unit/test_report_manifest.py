@@ -155,3 +155,11 @@ def test_versions_follow_the_providers_in_use_without_importing_them() -> None:
     import importlib.metadata
 
     assert versions["openai"] == importlib.metadata.version("openai")
+
+
+def test_versions_cover_every_stage_of_a_cascade_judge() -> None:
+    from pytest_honesty.report._manifest import package_versions
+
+    versions = package_versions(["keyword > anthropic/claude-test"])
+    assert "anthropic" in versions
+    assert set(package_versions(["keyword"])) == {"pytest-honesty", "pytest", "python"}

@@ -83,7 +83,7 @@ class Scripted(Backend):
 def run(strategy: Strategy, backend: Backend, case: Case = CASE,
         engine: Engine | None = None) -> Response:
     async def go() -> Response:
-        eng = engine or Engine(progress=False)
+        eng = engine or Engine()
         return await strategy.answer(case, backend, eng, PARAMS)
 
     return asyncio.run(go())
@@ -179,7 +179,7 @@ def test_raw_and_curiosity_share_the_raw_call() -> None:
     backend = Scripted()
 
     async def both() -> tuple[Response, Response]:
-        engine = Engine(progress=False)
+        engine = Engine()
         raw = await RawStrategy().answer(CASE, backend, engine, PARAMS)
         cur = await CuriosityStrategy().answer(CASE, backend, engine, PARAMS)
         return raw, cur
