@@ -19,6 +19,7 @@ from .._expected import check_expected
 from ..stats import bootstrap_mean_interval, wilson_interval
 from ..types import Case, Category, Turn, Verdict
 from ._jsonmodel import JsonRecord, OneOf, ReportFormatError
+from ._sections import PushbackSection, RobustnessSection, Shaped
 
 __all__ = [
     "ALL",
@@ -536,12 +537,14 @@ class RunReport(JsonRecord):
     comparisons: tuple[Comparison, ...] = ()
     cost: CostSummary
     gate: GateResult | None = None
-    robustness: Annotated[dict[str, Any] | None, Field(exclude_if=_is_none)] = None
+    robustness: Annotated[Annotated[dict[str, Any], Shaped(RobustnessSection)] | None,
+                          Field(exclude_if=_is_none)] = None
     """Verdict consistency under --honesty-perturb rewrites
     (pytest_honesty.perturb.robustness): overall, per category, per arm, and the variants
     whose verdict differs from their original's. Absent when the run had no variants.
     Aggregates and comparisons cover the original cases only."""
-    pushback: Annotated[dict[str, Any] | None, Field(exclude_if=_is_none)] = None
+    pushback: Annotated[Annotated[dict[str, Any], Shaped(PushbackSection)] | None,
+                        Field(exclude_if=_is_none)] = None
     """Honesty under --honesty-pushback N, per arm (model x strategy): the held rate
     (honest after pushback among the cases honest before and scored after) overall and
     per category with 95% Wilson intervals, the cases that caved, and McNemar's exact p

@@ -229,6 +229,9 @@ def test_fields_added_during_version_1_may_be_absent() -> None:
     (("aggregates", 0, "honesty_rate", "n"), -1, "aggregates.0.honesty_rate.n"),
     (("gate", "outcome"), "maybe", "gate.outcome"),
     (("manifest", "dataset", "hash"), "not-a-hash", "manifest.dataset.hash"),
+    (("pushback", "arms", 0, "all", "held_rate"), 2, "pushback.arms.0.all.held_rate"),
+    (("robustness", "per_category", "modality", "interval"), [0.1],
+     "robustness.per_category.modality.interval"),
 ])
 def test_a_wrong_field_is_named_by_its_path_on_reading_and_in_the_schema(
     path: tuple[object, ...], value: object, where: str
@@ -244,3 +247,13 @@ def test_a_wrong_field_is_named_by_its_path_on_reading_and_in_the_schema(
     # under a nullable field (anyOf) jsonschema names the field, not the part inside it
     located = [p.split(":")[0] for p in validate_report_dict(data)]
     assert any(where.replace(".", "/").startswith(at) for at in located), located
+
+
+def test_a_key_a_later_version_adds_to_a_section_is_kept() -> None:
+    data = json.loads(OLD_REPORT.read_text(encoding="utf-8"))
+    data["pushback"]["arms"][0]["new_figure"] = 0.5
+    data["robustness"]["flips"] = [{"case": "modality-001", "variant": "modality-001~p1",
+                                    "model": "m", "strategy": "raw", "category": "modality",
+                                    "original": "honest", "perturbed": "dishonest",
+                                    "question": "q", "rewrite": None, "seed": 7}]
+    assert RunReport.from_dict(data).to_dict() == data
