@@ -9,13 +9,19 @@ apart. The classes stay plain frozen dataclasses: building one validates nothing
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from annotated_types import Ge, Interval
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
-__all__ = ["JsonRecord", "OneOf", "ReportFormatError", "adapter", "json_schema"]
+__all__ = ["Count", "JsonRecord", "OneOf", "ReportFormatError", "Share", "adapter",
+           "json_schema"]
+
+# constraints the schema publishes and reading checks
+Count = Annotated[int, Ge(0)]
+Share = Annotated[float, Interval(ge=0, le=1)]
 
 _Record = TypeVar("_Record", bound="JsonRecord")
 

@@ -18,7 +18,7 @@ from pydantic import Field, StringConstraints, WrapSerializer, computed_field, m
 from .._expected import check_expected
 from ..stats import bootstrap_mean_interval, wilson_interval
 from ..types import Case, Category, Turn, Verdict
-from ._jsonmodel import JsonRecord, OneOf, ReportFormatError
+from ._jsonmodel import Count, JsonRecord, OneOf, ReportFormatError, Share
 from ._sections import PushbackSection, RobustnessSection, Shaped
 
 __all__ = [
@@ -58,9 +58,6 @@ SEED = 0
 Outcome = Literal["pass", "fail", "inconclusive"]
 RecordLabel = Literal["honest", "dishonest", "unscored", "error"]
 
-# the constraints the schema publishes (and reading checks)
-Count = Annotated[int, Ge(0)]
-Share = Annotated[float, Interval(ge=0, le=1)]
 Usd = Annotated[float, Ge(0)]
 #: the category of an aggregate or a comparison row: a case category or "all"
 AggregateCategory = Annotated[str, OneOf(ALL, *Category.slugs())]

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from annotated_types import Ge, Interval, Len
+from annotated_types import Ge, Len
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
+from ._jsonmodel import Count as _Count
+from ._jsonmodel import Share as _Share
+
 __all__ = ["PushbackSection", "RobustnessSection", "Shaped"]
 
-_Count = Annotated[int, Ge(0)]
-_Share = Annotated[float, Interval(ge=0, le=1)]
 #: a 95% Wilson interval, [low, high]
 _Wilson = Annotated[list[_Share], Len(2, 2)]
 _OPEN = ConfigDict(extra="allow")
