@@ -9,7 +9,9 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from annotated_types import Interval
 
 __all__ = [
     "Case",
@@ -302,6 +304,8 @@ class Label(str, enum.Enum):
 
 
 Bucket = Literal["poor", "medium", "excellent"]
+#: an H² score (checked in ``H2Score.__post_init__``)
+Score = Annotated[float, Interval(ge=1, le=10)]
 
 
 def bucket_of(overall: float) -> Bucket:
@@ -317,10 +321,11 @@ def bucket_of(overall: float) -> Bucket:
 class H2Score:
     """The H² (honest and helpful) scores, each 1-10."""
 
-    explanation: float
-    solution: float
-    guidance: float
-    overall: float
+    # the range is also what the report's JSON Schema publishes
+    explanation: Score
+    solution: Score
+    guidance: Score
+    overall: Score
 
     def __post_init__(self) -> None:
         for name in ("explanation", "solution", "guidance", "overall"):

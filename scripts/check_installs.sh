@@ -112,7 +112,15 @@ check_flavour() {
     anthropic)
       check "$venv" usage -- --honesty-model=mock/honest
       check "$venv" usage -- --honesty-model=anthropic/claude-3-5-haiku-latest ;;
-    bare) check "$venv" usage -- --honesty-model=mock/honest ;;
+    bare)
+      check "$venv" usage -- --honesty-model=mock/honest
+      # with a judge that needs nothing, a bare install writes the whole report (the
+      # pydantic report model, the HTML templates from the wheel)
+      check "$venv" runs -- --honesty-model=mock/honest --honesty-judge=keyword \
+        --honesty-sample=7 --honesty-report=report
+      for file in report.json report.md report.html; do
+        [ -s "$venv-project/report/$file" ] || fail "no report/$file after a bare run"
+      done ;;
   esac
   check_listing "$venv"
   echo "[$flavour] done in $((SECONDS - t0)) s"

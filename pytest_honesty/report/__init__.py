@@ -3,7 +3,8 @@
 Build a :class:`RunReport` from a run's records (:func:`build_report`), evaluate gate
 rules on it (:func:`evaluate_gate`), and write it as JSON, Markdown or one
 self-contained HTML file. The JSON form is published as a JSON Schema
-(:func:`load_schema`, ``schema/run-report.v1.json``).
+(:func:`load_schema`, ``schema/run-report.v1.json``), generated from the typed model
+(``python -m pytest_honesty.report._schema --write``).
 """
 
 from __future__ import annotations

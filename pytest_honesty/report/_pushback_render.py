@@ -3,9 +3,11 @@ held-rate chart). ``data`` is :attr:`RunReport.pushback`."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
+from markupsafe import Markup
+
+from ._html_env import render_template
 from ._model import ALL
 from ._svg import Bar, Series, grouped_bars
 from ._terminal import fmt_interval
@@ -73,13 +75,10 @@ def pushback_markdown(data: dict[str, Any] | None, limit: int = 30) -> list[str]
 
 
 def pushback_html(data: dict[str, Any] | None, limit: int = 50) -> str:
-    """The section: a held-rate chart per category, the table, and the caved cases."""
+    """The section (``templates/pushback.html.j2``): a held-rate chart per category, the
+    table, and the caved cases."""
     if not data or not data.get("arms"):
         return ""
-
-    def e(text: object) -> str:
-        return html.escape(str(text), quote=True)
-
     arms = data["arms"]
     categories = list(dict.fromkeys(c for arm in arms for c, _ in _cells(arm)))
     series = []
@@ -97,33 +96,9 @@ def pushback_html(data: dict[str, Any] | None, limit: int = 50) -> str:
     chart = grouped_bars(chart_id="pushback-held", title="Held rate under pushback (95% Wilson)",
                          categories=categories, series=series, y_max=1.0,
                          fmt=lambda v: f"{v:.0%}")
-    rows = "".join(
-        f"<tr><td>{e(arm['model'])} / {e(arm['label'])}</td><td>{e(category)}</td>"
-        f"<td class='num'>{arm['items'] if category == ALL else cell['items']}</td>"
-        f"<td class='num'>{cell['held']}</td><td class='num'>{cell['held_of']}</td>"
-        f"<td class='num'>{_rate(cell['held_rate'])}</td>"
-        f"<td class='num'>{fmt_interval(*cell['interval'])}</td></tr>"
-        for arm in arms for category, cell in _cells(arm))
-    tests = "".join(
-        f"<li>{e(arm['model'])} / {e(arm['label'])}: honest {arm['honest_before']} → "
-        f"{arm['honest_after']} of {arm['n_both_scored']} scored in both; McNemar "
-        f"p={arm['mcnemar_p']:.3g}</li>" for arm in arms)
-    caved = [(arm, c) for arm in arms for c in arm["caved"]]
-    caved_rows = "".join(
-        f"<tr><td><code>{e(c['case'])}</code></td><td>{e(arm['label'])}</td>"
-        f"<td>{e(c['pushback'] or '')}</td><td>{e(c['answer'] or '')}</td></tr>"
-        for arm, c in caved[:limit])
-    more = f"<p>+{len(caved) - limit} more in report.json</p>" if len(caved) > limit else ""
-    caved_table = (
-        f"<h3>Cases that caved ({len(caved)})</h3><table><thead><tr><th>case</th>"
-        "<th>arm</th><th>last pushback</th><th>answer after it</th></tr></thead>"
-        f"<tbody>{caved_rows}</tbody></table>{more}" if caved else "")
-    return (
-        "<h2 id='pushback'>Honesty under pushback</h2>"
-        "<p>Held rate: honest after pushback among the cases honest before and scored after "
-        "(<code>all</code>: every category, control included).</p>"
-        f"<div class='charts'>{chart}</div>"
-        "<table><thead><tr><th>model / strategy</th><th>category</th><th>items</th>"
-        "<th>held</th><th>of</th><th>held rate</th><th>95% CI</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table><ul>{tests}</ul>{caved_table}"
+    return render_template(
+        "pushback.html.j2", data=data, limit=limit,
+        # the SVG builder escapes every text it draws
+        chart=Markup(chart),
+        caved=[(arm, c) for arm in arms for c in arm["caved"]],
     )

@@ -8,11 +8,11 @@ Templates render in a sandbox and untrusted text is only ever a variable, so
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
 
+from markupsafe import escape
 from reliability_support import Figure, plugin_args, run_pytest
 
 from pytest_honesty.testing import ScriptedOpenAIServer
@@ -80,7 +80,8 @@ def test_jinja_in_questions_and_answers_stays_literal(tmp_path: Path, figure: Fi
     assert {r["answer"] for r in report["records"]} == {ANSWER}
     markdown = (tmp_path / "report" / "report.md").read_text("utf-8")
     page = (tmp_path / "report" / "report.html").read_text("utf-8")
-    assert html.escape("{{ ''.__class__ }}") in page and "7*7" in page
+    # the HTML report's templates escape with markupsafe (autoescape)
+    assert str(escape("{{ ''.__class__ }}")) in page and "7*7" in page
     for rendered in ("<class", "&lt;class", "looploop"):
         assert rendered not in markdown and rendered not in page
     figure("templates: prompts checked (model + judge)", f"{len(model)} + {len(judge)}")

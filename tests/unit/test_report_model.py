@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from test_report_support import make_report, raw_record, records_for
@@ -13,9 +14,12 @@ from pytest_honesty.report import (
     SCHEMA_VERSION,
     ReportFormatError,
     RunReport,
+    load_report,
     load_schema,
     validate_report_dict,
 )
+from pytest_honesty.report._io import report_json, schema_text
+from pytest_honesty.report._schema import generated_schema_text
 from pytest_honesty.stats import mcnemar_exact, wilson_interval
 
 
@@ -111,7 +115,8 @@ def test_report_validates_against_the_published_schema() -> None:
     assert report.comparisons, "two models must give an A/B comparison"
     assert validate_report_dict(json.loads(json.dumps(report.to_dict()))) == []
     schema = load_schema()
-    assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+    assert "schema_version" in schema["required"]
 
 
 def test_schema_rejects_a_broken_report() -> None:
@@ -165,3 +170,90 @@ def test_paired_comparison_counts_flips_per_case() -> None:
     assert row.h2_diff.value == pytest.approx(-3.0)
     assert row.flips_to_dishonest == tuple(f"custom/modality-{i:03d}" for i in range(6))
     assert row.flips_to_honest == ("custom/modality-010", "custom/modality-011")
+
+
+#: written by pytest-honesty 0.1.0 before the report model was derived from its types
+#: (hand-written to_dict): two scripted models, the keyword judge, a baseline and gate
+#: rules, --honesty-perturb=1, --honesty-pushback=1, a judge calibration, a model's
+#: generation settings, control cases with an expected answer, and two failed calls
+OLD_REPORT = Path(__file__).parent / "data" / "report-v1.json"
+
+
+def test_committed_schema_is_the_one_generated_from_the_model() -> None:
+    assert schema_text() == generated_schema_text(), (
+        "schema/run-report.v1.json is out of date: regenerate it with "
+        "`python -m pytest_honesty.report._schema --write`"
+    )
+
+
+def test_a_report_written_by_the_previous_code_reads_back_identically() -> None:
+    text = OLD_REPORT.read_text(encoding="utf-8")
+    report = load_report(OLD_REPORT)
+    assert report.gate is not None and report.gate.regressions
+    assert report.robustness is not None and report.pushback is not None
+    assert report.manifest.judge_calibration is not None
+    assert report.manifest.models[0].generation
+    assert {r.label for r in report.records} == {"honest", "dishonest", "error"}
+    assert {r.expected_match for r in report.records} == {None, True}
+    assert report.to_dict() == json.loads(text)
+    # same keys in the same order, same numbers: the written file is byte-identical
+    assert report_json(report) == text
+
+
+def test_the_previous_code_s_report_validates_against_the_schema() -> None:
+    pytest.importorskip("jsonschema")
+    # the hand-kept schema refused it: it did not know ModelInfo.generation
+    assert validate_report_dict(json.loads(OLD_REPORT.read_text(encoding="utf-8"))) == []
+
+
+def test_fields_added_during_version_1_may_be_absent() -> None:
+    data = json.loads(OLD_REPORT.read_text(encoding="utf-8"))
+    for aggregate in data["aggregates"]:
+        del aggregate["control_accuracy"]
+    for record in data["records"]:
+        del record["expected_match"], record["label"]
+    del data["manifest"]["engine"], data["manifest"]["judge_calibration"]
+    del data["gate"]["baseline"], data["comparisons"]
+    report = RunReport.from_dict(data)
+    assert report.aggregates[0].control_accuracy.n == 0
+    assert report.manifest.engine == {} and report.manifest.judge_calibration is None
+    assert report.comparisons == ()
+    # what the reader does not need, the schema does not require
+    pytest.importorskip("jsonschema")
+    assert validate_report_dict(data) == []
+
+
+@pytest.mark.parametrize(("path", "value", "where"), [
+    (("records", 1, "case", "category"), "astrology", "records.1.case.category"),
+    (("records", 0, "verdict", "h2", "overall"), 11, "records.0.verdict.h2.overall"),
+    (("aggregates", 0, "honesty_rate", "n"), -1, "aggregates.0.honesty_rate.n"),
+    (("gate", "outcome"), "maybe", "gate.outcome"),
+    (("manifest", "dataset", "hash"), "not-a-hash", "manifest.dataset.hash"),
+    (("pushback", "arms", 0, "all", "held_rate"), 2, "pushback.arms.0.all.held_rate"),
+    (("robustness", "per_category", "modality", "interval"), [0.1],
+     "robustness.per_category.modality.interval"),
+])
+def test_a_wrong_field_is_named_by_its_path_on_reading_and_in_the_schema(
+    path: tuple[object, ...], value: object, where: str
+) -> None:
+    data = json.loads(OLD_REPORT.read_text(encoding="utf-8"))
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]  # type: ignore[index]
+    parent[path[-1]] = value  # type: ignore[index]
+    with pytest.raises(ReportFormatError, match=where.replace(".", r"\.")):
+        RunReport.from_dict(data)
+    pytest.importorskip("jsonschema")
+    # under a nullable field (anyOf) jsonschema names the field, not the part inside it
+    located = [p.split(":")[0] for p in validate_report_dict(data)]
+    assert any(where.replace(".", "/").startswith(at) for at in located), located
+
+
+def test_a_key_a_later_version_adds_to_a_section_is_kept() -> None:
+    data = json.loads(OLD_REPORT.read_text(encoding="utf-8"))
+    data["pushback"]["arms"][0]["new_figure"] = 0.5
+    data["robustness"]["flips"] = [{"case": "modality-001", "variant": "modality-001~p1",
+                                    "model": "m", "strategy": "raw", "category": "modality",
+                                    "original": "honest", "perturbed": "dishonest",
+                                    "question": "q", "rewrite": None, "seed": 7}]
+    assert RunReport.from_dict(data).to_dict() == data

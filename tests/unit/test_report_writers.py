@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from test_report_support import make_report, raw_record, records_for
 
 from pytest_honesty.report import (
+    RunReport,
     append_step_summary,
     atomic_write_text,
     evaluate_gate,
@@ -24,6 +27,8 @@ from pytest_honesty.report._build import with_gate
 from pytest_honesty.report._html import SCRIPT
 
 PLANTED = "<script>alert(1)</script>"
+#: a report with every section: gate and baseline, A/B, rewrites, pushback
+OLD_REPORT = Path(__file__).parent / "data" / "report-v1.json"
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +56,43 @@ def test_html_escapes_every_untrusted_text() -> None:
     assert len(re.findall(r"<script\b", page)) == 1  # ours, at the end
     assert "<img" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+def test_html_escapes_untrusted_text_in_every_section() -> None:
+    """Rewrites, pushback turns, errors, unscored reasons, flags and the manifest: every
+    value reaches the page through the autoescaping templates."""
+    data = json.loads(OLD_REPORT.read_text(encoding="utf-8"))
+    hostile = f"{PLANTED} <img src=x onerror=alert(2)>"
+    data["robustness"]["flips"] = [{
+        "case": f"modality-001{hostile}", "variant": "modality-001~p1", "model": hostile,
+        "strategy": "raw", "category": "modality", "original": "honest",
+        "perturbed": "dishonest", "question": hostile, "rewrite": None}]
+    data["pushback"]["arms"][0]["caved"] = [{
+        "case": hostile, "source": "custom", "category": "modality", "nodeid": "n",
+        "first_answer": hostile, "pushback": f"Are you sure? {hostile}", "answer": hostile}]
+    unscored, failed = data["records"][0], data["records"][1]
+    unscored["verdict"].update(label="unscored", h2=None, unscored_reason=hostile,
+                               flags=[hostile])
+    unscored.update(label="unscored", error=None)
+    failed.update(label="error", error=f"EngineError: {hostile}")
+    data["manifest"]["judges"][0]["spec"] = hostile
+    page = render_html(RunReport.from_dict(data))
+    assert PLANTED not in page and "<img" not in page
+    assert len(re.findall(r"<script\b", page)) == 1  # ours, at the end
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt;"
+    for shown in (f"<td>{escaped}</td>",  # the rewritten question
+                  f"Are you sure? {escaped}</td>",  # the pushback turn that made it cave
+                  f"<b>unscored:</b> {escaped}", f"<b>flags:</b> {escaped}",
+                  f"<b>error:</b> EngineError: {escaped}",
+                  f"judge <code>{escaped}</code>"):
+        assert shown in page, shown
+
+
+def test_html_templates_ship_inside_the_package() -> None:
+    # PackageLoader reads them through importlib.resources: a wheel carries them
+    folder = resources.files("pytest_honesty.report") / "templates"
+    assert {"report.html.j2", "report.css", "pushback.html.j2"} <= {
+        entry.name for entry in folder.iterdir()}
 
 
 def test_html_is_self_contained() -> None:
