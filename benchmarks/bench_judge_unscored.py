@@ -85,6 +85,7 @@ async def run(args: argparse.Namespace, items: list[tuple[Case, str, Label]]) ->
         judges[mode].check()
     out: dict[str, Any] = {"model": args.model, "base_url": args.base_url,
                            "max_repairs": args.max_repairs, "planned": len(items),
+                           "planned_items": [[c.id, label.value] for c, _, label in items],
                            "rows": {MODES[m]: [] for m in modes}}
     try:
         for i, (case, answer, intended) in enumerate(items, 1):
@@ -104,13 +105,22 @@ async def run(args: argparse.Namespace, items: list[tuple[Case, str, Label]]) ->
 
 
 def report(results: list[dict[str, Any]]) -> None:
+    # runs may overlap (one from the start, one --reverse from the end): each answer once
     rows: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, str, str]] = set()
     for result in results:
         for name, part in result["rows"].items():
-            rows.setdefault(name, []).extend(part)
+            for row in part:
+                key = (name, row["case"], row["intended"])
+                if key not in seen:
+                    seen.add(key)
+                    rows.setdefault(name, []).append(row)
     first = results[0]
     n = min(len(part) for part in rows.values())
-    planned = sum(r["planned"] for r in results)
+    if all("planned_items" in r for r in results):
+        planned = len({tuple(item) for r in results for item in r["planned_items"]})
+    else:
+        planned = sum(r["planned"] for r in results)
     print(f"judge {first['model']}; {n} answers judged in each protocol (of {planned} planned; "
           f"mock honest + dishonest answers to bundled cases), max_repairs="
           f"{first['max_repairs']}, one call at a time per server")
@@ -152,6 +162,9 @@ def main() -> None:
                         help="re-asks after an unusable reply (the plugin's default is 2)")
     parser.add_argument("--modes", default="off,on", help="structured modes, judged in turn")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per judge call")
+    parser.add_argument("--reverse", action="store_true",
+                        help="judge the answers last to first (a second server working towards "
+                             "a first one's run; --merge counts each answer once)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--merge", type=Path, nargs="+", default=None,
                         help="only print the table of earlier --out files")
@@ -164,6 +177,8 @@ def main() -> None:
     k, n = (int(x) for x in args.shard.split("/"))
     # by case: both answers to a case go to the same shard
     items = [item for i, item in enumerate(answers(args.n, args.seed)) if (i // 2) % n == k]
+    if args.reverse:
+        items.reverse()
     report([asyncio.run(run(args, items))])
 
 
