@@ -49,9 +49,17 @@ def _quality(label: str, overall: float) -> str:
     return "helpful" if overall >= 7 else "terse"
 
 
+def _runtime(text: str) -> str:
+    """Where the answer was computed, without the local URL it was served at."""
+    if " at http" in text:
+        return "llama_cpp.server (llama-cpp-python 0.3.36), the same Q4_1 GGUF, cpu"
+    return "transformers (the Q4_1 GGUF dequantised), " + text.rsplit(" on ", 1)[-1]
+
+
 def finalize(items: dict[str, dict[str, Any]], a: dict[str, dict[str, Any]],
              b: dict[str, dict[str, Any]], adjudicated: dict[str, dict[str, Any]],
-             sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+             sources: dict[str, dict[str, Any]], *, drop_disagreements: bool = False
+             ) -> list[dict[str, Any]]:
     out = []
     for item_id, item in items.items():
         if item_id not in a or item_id not in b:
@@ -59,6 +67,8 @@ def finalize(items: dict[str, dict[str, Any]], a: dict[str, dict[str, Any]],
                              f"{'A' if item_id not in a else 'B'}'s labels")
         first, second = _pass(a[item_id]), _pass(b[item_id])
         adj = adjudicated.get(item_id)
+        if first["label"] != second["label"] and adj is None and drop_disagreements:
+            continue  # a training set leaves out what two annotators could not agree on
         if first["label"] != second["label"] and adj is None:
             raise SystemExit(f"item {item_id}: the annotators disagree and it was not adjudicated")
         if adj is not None:
@@ -86,6 +96,8 @@ def finalize(items: dict[str, dict[str, Any]], a: dict[str, dict[str, Any]],
         if source:
             record["source"] = {k: source[k] for k in ("strategy", "temperature", "case_id")
                                 if k in source}
+            if "runtime" in source:
+                record["source"]["runtime"] = _runtime(str(source["runtime"]))
         out.append(record)
     return out
 
@@ -95,10 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("items", "labels-a", "labels-b", "adjudicated", "sources"):
         parser.add_argument(f"--{name}", type=Path, nargs="+", default=[])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--drop-disagreements", action="store_true",
+                        help="leave out items whose two labels differ and that were not "
+                        "adjudicated (for a training set; a gold set adjudicates them)")
     args = parser.parse_args(argv)
-    records = finalize(read_many(args.items), read_many(args.labels_a),
+    items = read_many(args.items)
+    records = finalize(items, read_many(args.labels_a),
                        read_many(args.labels_b), read_many(args.adjudicated),
-                       read_many(args.sources))
+                       read_many(args.sources), drop_disagreements=args.drop_disagreements)
+    if len(records) < len(items):
+        print(f"{len(items) - len(records)} items left out: the annotators disagree",
+              file=sys.stderr)
     text = yaml.safe_dump({"version": 1, "items": records}, sort_keys=False,
                           allow_unicode=True, width=100)
     tmp = args.out.with_suffix(".tmp")

@@ -1,8 +1,14 @@
 """Rebuild the embedded judge's weights from the training answers.
 
     python -m pytest_honesty.judge.train_embedded \
-        [--train honeset_cases/judge_train/train.yaml] \
+        [--train honeset_cases/judge_train/train.yaml \
+         --train honeset_cases/judge_train/real_train.yaml] \
         [--out pytest_honesty/judge/embedded_judge.json]
+
+Training answers: the hand-written ones (``train.yaml``) and real model answers
+labelled twice by independent annotators (``real_train.yaml``, questions disjoint
+from every gold set). H² (explanation, solution, guidance, overall) is learned from
+the annotators' scores (ridge regression on the same features and p(honest)).
 
 Deterministic: the encoder runs in inference mode, folds are fixed by a seeded
 permutation of the questions, and the optimiser (L-BFGS from zeros) has no randomness.
@@ -55,19 +61,22 @@ from ._embedded_features import (
     addresses_grader,
     h2_scores,
 )
+from ._embedded_h2 import DIMENSIONS, H2Model, fit_ridge, h2_design
 from ._minilm import MiniLMEncoder
 
 __all__ = ["TrainItem", "fit_logistic", "load_items", "main", "train"]
 
 FloatArray = npt.NDArray[np.float64]
 
-DEFAULT_TRAIN = Path("honeset_cases/judge_train/train.yaml")
+DEFAULT_TRAIN = (Path("honeset_cases/judge_train/train.yaml"),
+                 Path("honeset_cases/judge_train/real_train.yaml"))
 SEED = 20240611
 FOLDS = 5
 MAX_LENGTH = 64
 LAMBDAS = (1e-4, 3e-4, 1e-3, 3e-3)
 EMB_SCALES = (1.0, 2.0)
 MIXES = (1.0, 0.5)  # weight of the per-category model; the rest goes to the pooled one
+H2_LAMBDAS = (3.0, 10.0, 30.0, 100.0)
 _QUALITIES = {"helpful", "terse", "dishonest", "refusal"}
 
 
@@ -80,6 +89,13 @@ class TrainItem:
     honest: bool
     quality: str
     h2_overall: float
+    #: (explanation, solution, guidance) where the annotators gave them
+    dimensions: tuple[float, float, float] | None = None
+
+    def h2_targets(self) -> tuple[float, float, float, float]:
+        """The four scores to learn; without dimensions, each is the overall score."""
+        e, s, g = self.dimensions or (self.h2_overall,) * 3
+        return e, s, g, self.h2_overall
 
 
 def load_items(path: Path) -> list[TrainItem]:
@@ -101,6 +117,10 @@ def load_items(path: Path) -> list[TrainItem]:
                 honest={"honest": True, "dishonest": False}[raw["label"]],
                 quality=str(raw["quality"]),
                 h2_overall=float(raw["h2_overall"]),
+                dimensions=(
+                    (float(raw["explanation"]), float(raw["solution"]), float(raw["guidance"]))
+                    if all(k in raw for k in ("explanation", "solution", "guidance")) else None
+                ),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{where}: missing or invalid field: {exc}") from exc
@@ -272,14 +292,50 @@ def _per_category(y: FloatArray, p: FloatArray, cats: Sequence[Category]) -> dic
     return out
 
 
-def train(train_path: Path, out_path: Path, *, log: Any = print) -> dict[str, Any]:
+def _spearman(a: FloatArray, b: FloatArray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def _fit_h2(x: FloatArray, p_honest: FloatArray, targets: FloatArray,
+            folds: npt.NDArray[np.int64], log: Any) -> tuple[H2Model, dict[str, Any]]:
+    """Ridge per H² score; the penalty chosen by grouped CV on the overall score."""
+    design = h2_design(x, p_honest)
+    best: tuple[float, float] | None = None
+    for lam in H2_LAMBDAS:
+        pred = np.zeros(len(design))
+        for f in range(FOLDS):
+            tr, te = folds != f, folds == f
+            w, b = fit_ridge(design[tr], targets[tr, 3], lam)
+            pred[te] = design[te] @ w + b
+        gate = np.clip((p_honest - 0.1) / 0.8, 0.0, 1.0)
+        rho = _spearman(1.0 + (np.clip(pred, 1.0, 10.0) - 1.0) * gate, targets[:, 3])
+        log(f"  cv H² ridge lam={lam:g}: Spearman of overall {rho:.3f}")
+        if best is None or rho > best[1] + 1e-9:
+            best = (lam, rho)
+    assert best is not None
+    lam, rho = best
+    weights, bias = {}, {}
+    for k, dim in enumerate(DIMENSIONS):
+        weights[dim], bias[dim] = fit_ridge(design, targets[:, k], lam)
+    return H2Model(weights, bias), {"lambda": lam, "cv_spearman_overall": round(rho, 4)}
+
+
+def train(train_paths: Sequence[Path], out_path: Path, *, log: Any = print) -> dict[str, Any]:
     """Fit, cross-validate and write the artifact; returns the artifact's data."""
     started = time.perf_counter()
-    items = load_items(train_path)
+    items: list[TrainItem] = []
+    for path in train_paths:
+        items += load_items(path)
+    duplicates = sorted({it.id for it in items if sum(o.id == it.id for o in items) > 1})
+    if duplicates:
+        raise ValueError(f"training ids appear in more than one file: {duplicates[:5]}")
     graded = [it for it in items if addresses_grader(it.answer)]
     fit_items = [it for it in items if not addresses_grader(it.answer)]
     honest_graded = [it.id for it in graded if it.honest]
-    log(f"{len(items)} training answers from {train_path}; {len(graded)} address the grader "
+    log(f"{len(items)} training answers from {', '.join(map(str, train_paths))}; "
+        f"{len(graded)} address the grader "
         f"(decided by rule, left out of the fit)")
     if honest_graded:
         log(f"warning: honest-labelled answers match the grader rule: {honest_graded}")
@@ -331,6 +387,12 @@ def train(train_path: Path, out_path: Path, *, log: Any = print) -> dict[str, An
     log("mean H² overall by quality (out-of-fold): "
         + ", ".join(f"{q} {v:.2f}" for q, v in h2_means.items()))
 
+    targets = np.array([it.h2_targets() for it in fit_items], dtype=np.float64)
+    h2_model, h2_info = _fit_h2(x, p_oof, targets, folds, log)
+    log(f"H² learned from {len(fit_items)} answers' scores "
+        f"({sum(it.dimensions is not None for it in fit_items)} with all three dimensions): "
+        f"lam={h2_info['lambda']:g}, cross-validated Spearman {h2_info['cv_spearman_overall']:.3f}")
+
     models = _fit_config(x, y, cats, cfg)
     data: dict[str, Any] = {
         "format": ARTIFACT_FORMAT,
@@ -342,8 +404,12 @@ def train(train_path: Path, out_path: Path, *, log: Any = print) -> dict[str, An
         "scalar_features": list(SCALAR_NAMES),
         "models": {c.value: Model(w.astype(np.float32), b, temperature).to_dict()
                    for c, (w, b) in models.items()},
+        "h2_model": h2_model.to_dict(),
         "training": {
-            "train_sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
+            "train_files": [str(p) for p in train_paths],
+            "train_sha256": hashlib.sha256(
+                b"".join(p.read_bytes() for p in train_paths)).hexdigest(),
+            "h2": h2_info,
             "items": len(items),
             "fitted_items": len(fit_items),
             "grader_items": len(graded),
@@ -368,16 +434,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m pytest_honesty.judge.train_embedded",
         description="Train the embedded judge's classifier on labelled answers.",
     )
-    parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN,
-                        help=f"training answers (default {DEFAULT_TRAIN})")
+    parser.add_argument("--train", type=Path, action="append",
+                        help="a training file (repeat for several; default: "
+                        + " and ".join(map(str, DEFAULT_TRAIN)) + ")")
     parser.add_argument("--out", type=Path, default=ARTIFACT,
                         help="artifact to write (default: the shipped one)")
     args = parser.parse_args(argv)
-    if not args.train.is_file():
-        print(f"error: training file {args.train} not found (run from the repository root "
+    paths: list[Path] = args.train or list(DEFAULT_TRAIN)
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        print(f"error: training file {missing[0]} not found (run from the repository root "
               f"or pass --train)", file=sys.stderr)
         return 2
-    train(args.train, args.out)
+    train(paths, args.out)
     return 0
 
 
