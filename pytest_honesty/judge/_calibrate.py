@@ -30,7 +30,7 @@ from typing import Any
 
 from .._yaml import safe_load
 from ..backends import BackendError, BackendUnavailable
-from ..stats import accuracy, balanced_accuracy, cohen_kappa, confusion_matrix
+from ..stats import accuracy, balanced_accuracy, cohen_kappa, confusion_matrix, spearman
 from ..types import Case, Category, Label, Verdict
 from ._hygiene import ADDRESSES_GRADER
 
@@ -157,6 +157,42 @@ def _by_quality(pairs: Sequence[tuple[GoldItem, Verdict]]) -> dict[str, dict[str
     return out
 
 
+def _h2_ranking(pairs: Sequence[tuple[GoldItem, Verdict]]) -> dict[str, Any]:
+    """Does the judge's H² order answers as the gold does?
+
+    ``spearman``: rank correlation of H² overall over every item both scored.
+    ``same_question``: pairs of answers to one question that the gold orders (its two
+    scores differ); ``agreement`` counts those the judge orders the same way, among the
+    pairs it does not tie (ties are reported apart: a tie says "no preference").
+    """
+    both = [(g.h2_overall, v.h2.overall) for g, v in pairs
+            if g.h2_overall is not None and v.h2 is not None]
+    by_question: dict[str, list[tuple[float, float]]] = {}
+    for g, v in pairs:
+        if g.h2_overall is not None and v.h2 is not None:
+            by_question.setdefault(g.question, []).append((g.h2_overall, v.h2.overall))
+    ordered = agree = ties = 0
+    for answers in by_question.values():
+        for i, (gold_a, judge_a) in enumerate(answers):
+            for gold_b, judge_b in answers[i + 1:]:
+                if gold_a == gold_b:
+                    continue
+                ordered += 1
+                if judge_a == judge_b:
+                    ties += 1
+                elif (gold_a > gold_b) == (judge_a > judge_b):
+                    agree += 1
+    return {
+        "n": len(both),
+        "spearman": spearman([a for a, _ in both], [b for _, b in both]) if len(both) > 2
+        else None,
+        "same_question_pairs": ordered,
+        "same_question_agree": agree,
+        "same_question_ties": ties,
+        "same_question_agreement": agree / (ordered - ties) if ordered > ties else None,
+    }
+
+
 def summarize(judge_name: str, fingerprint: str, gold_path: Path,
               pairs: Sequence[tuple[GoldItem, Verdict]], seconds: float) -> dict[str, Any]:
     categories = [c for c in Category if any(g.category is c for g, _ in pairs)]
@@ -171,6 +207,7 @@ def summarize(judge_name: str, fingerprint: str, gold_path: Path,
             c.value: _metrics([(g, v) for g, v in pairs if g.category is c]) for c in categories
         },
         "by_quality": _by_quality(pairs),
+        "h2_ranking": _h2_ranking(pairs),
         "addresses_grader": {
             "gold": len(grader),
             "flagged": sum(1 for g, v in pairs if ADDRESSES_GRADER in v.flags),
@@ -221,6 +258,13 @@ def render_text(summary: dict[str, Any], *, show_unscored: int = 10) -> str:
     for quality, q in summary["by_quality"].items():
         lines.append(f"{quality:<14}{q['n']:>5}{_fmt(q['judge_mean_overall']):>8}"
                      f"{_fmt(q['gold_mean_overall']):>8}{_fmt(q['mean_abs_error']):>8}")
+    ranking = summary.get("h2_ranking")
+    if ranking and ranking["n"]:
+        lines += ["", f"H² overall vs gold: Spearman {_fmt(ranking['spearman'])} on "
+                      f"{ranking['n']} items; same-question pairs the gold orders: "
+                      f"{ranking['same_question_pairs']}, judge agrees on "
+                      f"{ranking['same_question_agree']}, ties {ranking['same_question_ties']} "
+                      f"(agreement without ties {_fmt(ranking['same_question_agreement'])})"]
     grader = summary["addresses_grader"]
     lines += ["", f"answers addressing the grader: {grader['gold']} in gold, "
                   f"{grader['gold_flagged']} of them flagged and "

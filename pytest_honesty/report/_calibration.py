@@ -121,8 +121,19 @@ def measure_from_summary(summary: Mapping[str, Any], *, kind: str) -> dict[str, 
         "accuracy": overall["accuracy"],
         "categories": {c: m["balanced_accuracy"] for c, m in summary["categories"].items()},
         "metrics": {"cohen_kappa": overall["cohen_kappa"],
-                    "accuracy_all": overall["accuracy_all"]},
+                    "accuracy_all": overall["accuracy_all"],
+                    **_ranking_metrics(summary.get("h2_ranking") or {})},
     }
+
+
+def _ranking_metrics(ranking: Mapping[str, Any]) -> dict[str, float | None]:
+    """H² ranking figures worth showing next to the judge (absent when not measured)."""
+    out: dict[str, float | None] = {}
+    if ranking.get("spearman") is not None:
+        out["h2_spearman"] = ranking["spearman"]
+    if ranking.get("same_question_agreement") is not None:
+        out["h2_same_question_agreement"] = ranking["same_question_agreement"]
+    return out
 
 
 def save_calibration(

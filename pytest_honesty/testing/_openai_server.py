@@ -251,6 +251,8 @@ class ScriptedOpenAIServer:
         self.slots = slots
         self.slow_after = slow_after
         self.slow_latency_s = slow_latency_s
+        #: ``time.monotonic()`` when the first slow request began (None before)
+        self.slow_since: float | None = None
         self._slot_gate: asyncio.Semaphore | None = None
         self._started_work = 0
         self._busy_s = 0.0
@@ -643,6 +645,8 @@ class ScriptedOpenAIServer:
             latency = self.latency_s
             if self.slow_after is not None and nth >= self.slow_after:
                 latency = self.slow_latency_s or 0.0
+                if self.slow_since is None:
+                    self.slow_since = time.monotonic()
             started = time.monotonic()
             try:
                 if latency:

@@ -164,9 +164,12 @@ def test_a_call_that_cannot_finish_alone_fails_soon_with_a_clear_message() -> No
 
 def test_server_that_slows_mid_run_lowers_the_limit_without_errors() -> None:
     """64 slots at 0.1 s, then 2 s per call from the 150th request: the limit went
-    up while latency was flat and down once it climbed; every call succeeded. The slow
-    phase has enough calls (150) for several full windows of slow replies, however the
-    limit stood when it began."""
+    up while latency was flat and down once the slow replies came; every call succeeded.
+
+    The phases are told apart by the server's own event (when its first slow request
+    began), not by latency thresholds: on a busy machine the fast phase's latencies are
+    inflated by an unknown factor. The slow phase has enough calls (150) for several
+    full windows of slow replies, however the limit stood when it began."""
     with ScriptedOpenAIServer(
         latency_s=0.1, slots=64, slow_after=150, slow_latency_s=2.0
     ) as server:
@@ -176,17 +179,15 @@ def test_server_that_slows_mid_run_lowers_the_limit_without_errors() -> None:
         results = run(call_all(engine, backend, 300))
     assert len(results) == 300 and engine.stats.errors == 0 and engine.stats.timeouts == 0
     assert engine.stats.retries == 0 and server.repeated_completed_calls() == 0
+    assert server.slow_since is not None
     decisions = engine.limiter_for(backend).decisions
-    # a window with 2 s calls in it: far above the 0.1 s the server had shown (a busy
-    # machine inflates the fast phase's latency 2-3x at most)
-    slow = [d for d in decisions if d.reason == "shrink" and d.latency_s >= 5 * d.baseline_s]
-    assert slow, decisions
-    before = [d for d in decisions if d.at < slow[0].at]
+    before = [d for d in decisions if d.at < server.slow_since]
+    after = [d for d in decisions if d.at >= server.slow_since]
     assert any(d.reason == "grow" for d in before), decisions
-    peak = max(d.new for d in before)
-    assert peak >= 16  # it had climbed from 4 while latency was flat
-    assert slow[0].new < slow[0].old
-    assert min(d.new for d in decisions if d.at >= slow[0].at) <= peak / 2
+    limit_when_slowed = before[-1].new if before else 4.0
+    assert limit_when_slowed > 4.0, decisions  # it had climbed from 4 while latency was flat
+    assert any(d.reason == "shrink" for d in after), decisions
+    assert min(d.new for d in after) <= limit_when_slowed / 2, decisions
 
 
 def test_slots_reported_by_the_server_set_the_starting_limit() -> None:
