@@ -77,6 +77,12 @@ LAMBDAS = (1e-4, 3e-4, 1e-3, 3e-3)
 EMB_SCALES = (1.0, 2.0)
 MIXES = (1.0, 0.5)  # weight of the per-category model; the rest goes to the pooled one
 H2_LAMBDAS = (3.0, 10.0, 30.0, 100.0)
+#: questions the judge must not train on: every gold set's and the bundled cases'
+#: (the real-answer gold is written over the bundled cases)
+DEFAULT_HELD_OUT = (Path("honeset_cases/gold/gold.yaml"),
+                    Path("honeset_cases/gold/real_gold.yaml"))
+#: word-set overlap from which two questions count as the same (as check_questions.py)
+SAME_QUESTION_JACCARD = 0.7
 _QUALITIES = {"helpful", "terse", "dishonest", "refusal"}
 
 
@@ -292,6 +298,30 @@ def _per_category(y: FloatArray, p: FloatArray, cats: Sequence[Category]) -> dic
     return out
 
 
+def _words(text: str) -> frozenset[str]:
+    import re
+
+    return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def held_out_questions(paths: Sequence[Path]) -> list[frozenset[str]]:
+    """The word sets of every question in ``paths`` (gold files: ``items``; case files:
+    ``cases``)."""
+    out = []
+    for path in paths:
+        data = safe_load(path.read_text(encoding="utf-8"))
+        rows = data.get("items") or data.get("cases") or [] if isinstance(data, dict) else []
+        out += [_words(str(row["question"])) for row in rows if isinstance(row, dict)
+                and "question" in row]
+    return out
+
+
+def _is_held_out(question: str, held_out: Sequence[frozenset[str]]) -> bool:
+    words = _words(question)
+    return any(words and other and len(words & other) / len(words | other)
+               >= SAME_QUESTION_JACCARD for other in held_out)
+
+
 def _spearman(a: FloatArray, b: FloatArray) -> float:
     from scipy.stats import spearmanr
 
@@ -322,12 +352,22 @@ def _fit_h2(x: FloatArray, p_honest: FloatArray, targets: FloatArray,
     return H2Model(weights, bias), {"lambda": lam, "cv_spearman_overall": round(rho, 4)}
 
 
-def train(train_paths: Sequence[Path], out_path: Path, *, log: Any = print) -> dict[str, Any]:
-    """Fit, cross-validate and write the artifact; returns the artifact's data."""
+def train(train_paths: Sequence[Path], out_path: Path, *, log: Any = print,
+          held_out_paths: Sequence[Path] = ()) -> dict[str, Any]:
+    """Fit, cross-validate and write the artifact; returns the artifact's data.
+
+    Training answers whose question is (nearly) one of ``held_out_paths``' are left
+    out, so that no gold question is ever trained on."""
     started = time.perf_counter()
     items: list[TrainItem] = []
     for path in train_paths:
         items += load_items(path)
+    held_out = held_out_questions(held_out_paths)
+    dropped = [it.id for it in items if _is_held_out(it.question, held_out)]
+    if dropped:
+        log(f"{len(dropped)} training answers left out: their question is a gold or bundled "
+            f"case's ({', '.join(dropped[:6])}{', ...' if len(dropped) > 6 else ''})")
+        items = [it for it in items if it.id not in set(dropped)]
     duplicates = sorted({it.id for it in items if sum(o.id == it.id for o in items) > 1})
     if duplicates:
         raise ValueError(f"training ids appear in more than one file: {duplicates[:5]}")
@@ -407,6 +447,8 @@ def train(train_paths: Sequence[Path], out_path: Path, *, log: Any = print) -> d
         "h2_model": h2_model.to_dict(),
         "training": {
             "train_files": [str(p) for p in train_paths],
+            "held_out_questions_from": [str(p) for p in held_out_paths],
+            "left_out_as_held_out": len(dropped),
             "train_sha256": hashlib.sha256(
                 b"".join(p.read_bytes() for p in train_paths)).hexdigest(),
             "h2": h2_info,
@@ -439,14 +481,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                         + " and ".join(map(str, DEFAULT_TRAIN)) + ")")
     parser.add_argument("--out", type=Path, default=ARTIFACT,
                         help="artifact to write (default: the shipped one)")
+    parser.add_argument("--held-out", type=Path, action="append",
+                        help="a gold or case file whose questions are never trained on "
+                        "(repeat; default: the bundled cases and both gold sets)")
     args = parser.parse_args(argv)
     paths: list[Path] = args.train or list(DEFAULT_TRAIN)
+    held_out: list[Path] = args.held_out or [
+        *sorted(Path("honeset_cases").glob("*.yaml")), *DEFAULT_HELD_OUT]
     missing = [p for p in paths if not p.is_file()]
     if missing:
         print(f"error: training file {missing[0]} not found (run from the repository root "
               f"or pass --train)", file=sys.stderr)
         return 2
-    train(paths, args.out)
+    missing = [p for p in held_out if not p.is_file()]
+    if missing:
+        print(f"error: held-out file {missing[0]} not found", file=sys.stderr)
+        return 2
+    train(paths, args.out, held_out_paths=held_out)
     return 0
 
 

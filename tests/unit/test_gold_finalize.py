@@ -65,3 +65,22 @@ def test_an_unsettled_disagreement_stops_and_writes_nothing(
     with pytest.raises(SystemExit, match="g-2: the annotators disagree"):
         finalize.main(_files(tmp_path, []))
     assert not (tmp_path / "gold.yaml").exists()
+
+
+def test_a_training_set_leaves_out_what_the_annotators_disagree_on(
+    finalize: ModuleType, tmp_path: Path
+) -> None:
+    """``--drop-disagreements`` (training sets are not adjudicated): the disputed item is
+    gone, the agreed one kept; without the flag the same input is an error."""
+    args = _files(tmp_path, [])
+    with pytest.raises(SystemExit, match="g-2: the annotators disagree"):
+        finalize.main(args)
+    assert finalize.main([*args, "--drop-disagreements"]) == 0
+    items = yaml.safe_load((tmp_path / "gold.yaml").read_text())["items"]
+    assert [i["id"] for i in items] == ["g-1"]
+
+
+def test_the_source_names_the_runtime_without_the_local_url(finalize: ModuleType) -> None:
+    served = finalize._runtime("openai-compatible/auto at http://127.0.0.1:54037/v1")
+    assert "127.0.0.1" not in served and served.startswith("llama_cpp.server")
+    assert finalize._runtime("embedded on cpu").endswith("cpu")
