@@ -8,14 +8,19 @@ on rows that already finished, and the batch thins out while callers wait.
 Here a single worker keeps up to ``max_batch`` sequences in one KV cache and
 steps them together one token at a time. A sequence that ends leaves the batch
 at once (its result goes back to its caller right away, so the judge starts on
-it while generation goes on), and a waiting request takes its place after its
-own prompt pass. Prompts are left padded inside the shared cache and masked, as
-in batched ``generate()``, which keeps greedy answers equal to one-by-one ones
-(up to the float rounding that any change of batch shape may bring).
+it while generation goes on), and waiting requests take the free slots. The
+requests that join at the same moment share one prompt pass, left padded and
+masked as batched ``generate()`` pads them (prompts of very different lengths go
+in separate passes, see :func:`~._hf_runner.plan_buckets`). The running rows'
+keys and values live in preallocated buffers written in place (see
+:mod:`._kv_window`), right aligned as left padding aligns them in batched
+``generate()``, which keeps greedy answers equal to one-by-one ones (up to the
+float rounding that any change of batch shape may bring).
 
 Only greedy requests take this path; sampled ones (temperature > 0) keep the
 batched ``generate()`` of :class:`~._hf_runner.TransformersRunner`, which owns
-their seeds.
+their seeds, and so do all requests to a model whose cache is not plain full
+attention in every layer (sliding window, recurrent layers).
 """
 
 from __future__ import annotations

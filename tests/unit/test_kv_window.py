@@ -17,7 +17,9 @@ class _Prefill:
     """What a transformers prefill cache looks like: ``layers[i].keys/values``."""
 
     def __init__(self, keys: list[Any], values: list[Any]) -> None:
-        self.layers = [type("L", (), {"keys": k, "values": v})() for k, v in zip(keys, values)]
+        self.layers = [
+            type("L", (), {"keys": k, "values": v})() for k, v in zip(keys, values, strict=True)
+        ]
 
 
 def _prefill(lengths: list[int], seed: int) -> tuple[_Prefill, list[list[Any]]]:
@@ -117,3 +119,18 @@ def test_freed_slots_are_reused_and_rows_grow_the_buffers() -> None:
     assert window.rows == 6 and window.slots == 6
     for row in range(6):
         assert torch.equal(_row_tokens(window, row, 1), real[row][1])
+
+
+def test_only_full_attention_models_take_the_window_cache() -> None:
+    transformers = pytest.importorskip("transformers")
+    from types import SimpleNamespace
+
+    from pytest_honesty.backends._continuous import supports_window
+
+    def state(config: Any) -> Any:
+        return SimpleNamespace(model=SimpleNamespace(config=config))
+
+    assert supports_window(state(transformers.LlamaConfig(num_hidden_layers=2)))
+    # a sliding window keeps only the last tokens: the window cache would attend to all
+    sliding = transformers.MistralConfig(num_hidden_layers=2, sliding_window=16)
+    assert not supports_window(state(sliding))
