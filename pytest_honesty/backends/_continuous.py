@@ -8,14 +8,19 @@ on rows that already finished, and the batch thins out while callers wait.
 Here a single worker keeps up to ``max_batch`` sequences in one KV cache and
 steps them together one token at a time. A sequence that ends leaves the batch
 at once (its result goes back to its caller right away, so the judge starts on
-it while generation goes on), and a waiting request takes its place after its
-own prompt pass. Prompts are left padded inside the shared cache and masked, as
-in batched ``generate()``, which keeps greedy answers equal to one-by-one ones
-(up to the float rounding that any change of batch shape may bring).
+it while generation goes on), and waiting requests take the free slots. The
+requests that join at the same moment share one prompt pass, left padded and
+masked as batched ``generate()`` pads them (prompts of very different lengths go
+in separate passes, see :func:`~._hf_runner.plan_buckets`). The running rows'
+keys and values live in preallocated buffers written in place (see
+:mod:`._kv_window`), right aligned as left padding aligns them in batched
+``generate()``, which keeps greedy answers equal to one-by-one ones (up to the
+float rounding that any change of batch shape may bring).
 
 Only greedy requests take this path; sampled ones (temperature > 0) keep the
 batched ``generate()`` of :class:`~._hf_runner.TransformersRunner`, which owns
-their seeds.
+their seeds, and so do all requests to a model whose cache is not plain full
+attention in every layer (sliding window, recurrent layers).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._base import BackendUnavailable, PermanentError
-from ._hf_runner import GenRequest, GenResult, LoadedModel, TransformersRunner
+from ._hf_runner import GenRequest, GenResult, LoadedModel, TransformersRunner, plan_buckets
+from ._kv_window import KVWindow
 
 __all__ = ["ContinuousBatcher", "ContinuousStats"]
 
@@ -47,8 +53,12 @@ class ContinuousStats:
     padded_cells: int = 0
     #: sum over decode steps of the cache columns x rows
     cache_cells: int = 0
+    #: prompt passes (one forward each) and the prompts they carried
     prefills: int = 0
+    prefill_rows: int = 0
     prefill_tokens: int = 0
+    #: padding in the prompt passes (a group is left padded to its longest prompt)
+    prefill_padded_tokens: int = 0
     sampled_batches: int = 0
     prefill_s: float = 0.0
     decode_s: float = 0.0
@@ -69,7 +79,9 @@ class ContinuousStats:
             "mean_batch_width": round(self.mean_width, 2),
             "cache_padding_share": round(self.padding_share, 4),
             "prefills": self.prefills,
+            "prefill_rows": self.prefill_rows,
             "prefill_tokens": self.prefill_tokens,
+            "prefill_padded_tokens": self.prefill_padded_tokens,
             "prefill_s": round(self.prefill_s, 2),
             "decode_s": round(self.decode_s, 2),
             "sampled_batches": self.sampled_batches,
@@ -106,61 +118,97 @@ def _deliver(waiting: _Waiting, outcome: GenResult | BaseException) -> None:
         waiting.loop.call_soon_threadsafe(settle)
 
 
-class _Batch:
-    """The running sequences and their shared, left-padded KV cache (worker thread only)."""
+def supports_window(state: LoadedModel) -> bool:
+    """Whether the model's cache is plain full attention in every layer (what the
+    window cache reproduces); sliding-window or recurrent layers are not."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
 
-    def __init__(self, state: LoadedModel, stats: ContinuousStats) -> None:
+    layers = DynamicCache(config=state.model.config).layers
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
+def _window_cache(window: KVWindow, config: Any, layers: int) -> Any:
+    """A transformers cache whose layers store into ``window`` in place."""
+    from transformers import DynamicCache, cache_utils
+
+    layer_base: Any = cache_utils.DynamicLayer
+
+    class WindowLayer(layer_base):  # type: ignore[misc]
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+            self.is_initialized = True
+
+        def update(self, key_states: Any, value_states: Any, *args: Any,
+                   **kwargs: Any) -> tuple[Any, Any]:
+            self.keys, self.values = window.write(self.index, key_states, value_states)
+            return self.keys, self.values
+
+        def get_seq_length(self) -> int:
+            return window.width
+
+    cache = DynamicCache(config=config)
+    cache.layers = [WindowLayer(i) for i in range(layers)]
+    return cache
+
+
+class _Batch:
+    """The running sequences and their shared, right-aligned KV cache (worker thread only)."""
+
+    def __init__(self, state: LoadedModel, stats: ContinuousStats, max_rows: int) -> None:
         self.state = state
         self.stats = stats
         self.rows: list[_Row] = []
-        self.cache: Any = None  # DynamicCache of the rows, in row order
-        self.mask: Any = None  # [rows, columns] 1 = real token, 0 = padding
+        self.window = KVWindow(state.torch, max_rows)
+        self.layers = 0
+        self.template: Any = None  # a tensor of the cache's dtype/device, for new buffers
+        self.cache: Any = None
 
-    def admit(self, waiting: _Waiting, prompt: list[int]) -> None:
-        """Run the prompt pass of one request alone, then join it to the batch."""
+    def admit(self, group: list[tuple[_Waiting, list[int]]]) -> None:
+        """One prompt pass for ``group`` together (left padded and masked, as batched
+        ``generate()`` does), then the new rows join the running batch."""
         torch = self.state.torch
         model = self.state.model
         from transformers import DynamicCache
 
         started = time.perf_counter()
-        cache = DynamicCache(config=model.config)
+        lengths = [len(prompt) for _, prompt in group]
+        width = max(lengths)
+        input_ids = torch.full((len(group), width), self.state.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(group), width), dtype=torch.long)
+        for j, (_, prompt) in enumerate(group):
+            input_ids[j, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
+            attention[j, width - len(prompt):] = 1
+        # positions count real tokens only (padding gets 1), exactly as generate() does
+        positions = (attention.cumsum(-1) - 1).masked_fill(attention == 0, 1)
+        prefill: Any = DynamicCache(config=model.config)
         with torch.inference_mode():
             out = model(
-                input_ids=torch.tensor([prompt], dtype=torch.long, device=model.device),
-                cache=cache,
+                input_ids=input_ids.to(model.device),
+                # a prompt pass without padding needs no mask (as generate() passes none)
+                attention_mask=attention.to(model.device) if min(lengths) < width else None,
+                position_ids=positions.to(model.device),
+                cache=prefill,
                 use_cache=True,
                 logits_to_keep=1,
             )
-        first = int(out.logits[0, -1].argmax())
+        firsts = out.logits[:, -1].argmax(-1).tolist()
         self.stats.prefills += 1
-        self.stats.prefill_tokens += len(prompt)
-        self.stats.prefill_s += time.perf_counter() - started
-        row = _Row(waiting, len(prompt), [first], waiting.request.params.max_tokens)
-        mask = torch.ones((1, len(prompt)), dtype=torch.long, device=model.device)
+        self.stats.prefill_rows += len(group)
+        self.stats.prefill_tokens += sum(lengths)
+        self.stats.prefill_padded_tokens += len(group) * width - sum(lengths)
         if self.cache is None:
-            self.rows, self.cache, self.mask = [row], cache, mask
-        else:
-            self._join(cache, mask)
-            self.rows.append(row)
-        if self._done(row):
-            self._finish([len(self.rows) - 1])
-
-    def _join(self, cache: Any, mask: Any) -> None:
-        torch = self.state.torch
-        width = max(self.mask.shape[1], mask.shape[1])
-
-        def left_pad(t: Any, dim: int) -> Any:
-            missing = width - t.shape[dim]
-            if missing == 0:
-                return t
-            shape = list(t.shape)
-            shape[dim] = missing
-            return torch.cat([t.new_zeros(shape), t], dim=dim)
-
-        for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
-            mine.keys = torch.cat([left_pad(mine.keys, 2), left_pad(theirs.keys, 2)], dim=0)
-            mine.values = torch.cat([left_pad(mine.values, 2), left_pad(theirs.values, 2)], dim=0)
-        self.mask = torch.cat([left_pad(self.mask, 1), left_pad(mask, 1)], dim=0)
+            self.layers = len(prefill.layers)
+            self.template = prefill.layers[0].keys
+            self.cache = _window_cache(self.window, model.config, self.layers)
+        self.window.reserve(len(self.rows) + len(group), width, 1, self.template, self.layers)
+        self.window.add_rows(prefill, lengths)
+        for (waiting, prompt), first in zip(group, firsts, strict=True):
+            self.rows.append(_Row(waiting, len(prompt), [int(first)],
+                                  waiting.request.params.max_tokens))
+        self.stats.prefill_s += time.perf_counter() - started
+        self._finish([i for i, row in enumerate(self.rows) if self._done(row)])
 
     def _done(self, row: _Row) -> bool:
         return row.generated[-1] in self.state.eos_ids or len(row.generated) >= row.max_tokens
@@ -171,27 +219,27 @@ class _Batch:
         model = self.state.model
         started = time.perf_counter()
         rows = len(self.rows)
-        columns = self.mask.shape[1]
+        mask = self.window.open_column(self.template, self.layers)
         self.stats.decode_steps += 1
         self.stats.row_steps += rows
         self.stats.widths[rows] += 1
-        self.stats.cache_cells += rows * columns
-        self.stats.padded_cells += rows * columns - int(self.mask.sum())
+        self.stats.cache_cells += rows * self.window.width
+        self.stats.padded_cells += self.window.padded_cells()
         last = torch.tensor([[r.generated[-1]] for r in self.rows], dtype=torch.long)
         # the new token's position: how many real tokens precede it (as generate() does)
         positions = torch.tensor(
             [[r.prompt_tokens + len(r.generated) - 1] for r in self.rows], dtype=torch.long
         )
-        self.mask = torch.cat([self.mask, self.mask.new_ones((rows, 1))], dim=1)
         with torch.inference_mode():
             out = model(
                 input_ids=last.to(model.device),
-                attention_mask=self.mask,
+                attention_mask=mask,
                 position_ids=positions.to(model.device),
                 cache=self.cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
+        self.window.close_column()
         tokens = out.logits[:, -1].argmax(-1).tolist()
         for row, token in zip(self.rows, tokens, strict=True):
             row.generated.append(int(token))
@@ -205,32 +253,19 @@ class _Batch:
     def _finish(self, indexes: list[int], *, deliver: bool = True) -> None:
         if not indexes:
             return
-        gone = set(indexes)
         if deliver:
             for i in indexes:
                 row = self.rows[i]
                 _deliver(row.waiting, self.state.finish(row.generated, row.prompt_tokens,
                                                         row.max_tokens))
-        keep = [i for i in range(len(self.rows)) if i not in gone]
-        if not keep:
-            self.rows, self.cache, self.mask = [], None, None
-            return
-        torch = self.state.torch
-        index = torch.tensor(keep, dtype=torch.long, device=self.mask.device)
-        self.rows = [self.rows[i] for i in keep]
-        mask = self.mask.index_select(0, index)
-        # columns that are padding in every remaining row are dead weight: cut them
-        real = mask.sum(0).nonzero()
-        start = int(real[0]) if len(real) else 0
-        self.mask = mask[:, start:]
-        for layer in self.cache.layers:
-            layer.keys = layer.keys.index_select(0, index)[:, :, start:]
-            layer.values = layer.values.index_select(0, index)[:, :, start:]
+        order = self.window.remove(set(indexes))
+        self.rows = [self.rows[i] for i in order]
 
     def fail_all(self, error: BaseException) -> None:
         for row in self.rows:
             _deliver(row.waiting, error)
-        self.rows, self.cache, self.mask = [], None, None
+        self.window.remove(set(range(len(self.rows))))
+        self.rows = []
 
 
 class ContinuousBatcher:
@@ -307,27 +342,38 @@ class ContinuousBatcher:
             for waiting in queued:
                 _deliver(waiting, exc)
             return
-        batch = _Batch(state, self.stats)
+        # sampled calls, and models whose cache the window cannot hold (sliding
+        # window, recurrent layers), take batched generate()
+        stepped = supports_window(state)
+        batch = _Batch(state, self.stats, self.max_batch)
         while True:
             # once closed, the sequences already running finish; nothing new joins
             room = 0 if self._closed else self.max_batch - len(batch.rows)
             taken = self._take(room, idle=not batch.rows)
             if taken is None:
                 return
-            sampled = [w for w in taken if w.request.params.temperature > 0]
-            if sampled:
-                self._run_sampled(sampled)
+            generated = [w for w in taken if w.request.params.temperature > 0 or not stepped]
+            if generated:
+                self._run_generate(generated)
+            ready: list[tuple[_Waiting, list[int]]] = []
             for waiting in taken:
-                if waiting.request.params.temperature > 0:
+                if waiting.request.params.temperature > 0 or not stepped:
                     continue
                 prompt = state.prompt_or_error(waiting.request)
                 if isinstance(prompt, BaseException):
                     _deliver(waiting, prompt)
-                    continue
+                else:
+                    ready.append((waiting, prompt))
+            # prompts of close lengths share one prompt pass (padding is wasted work)
+            for bucket in plan_buckets([len(p) for _, p in ready], [0] * len(ready)):
+                group = [ready[i] for i in bucket]
                 try:
-                    batch.admit(waiting, prompt)
+                    batch.admit(group)
                 except Exception as exc:
-                    _deliver(waiting, _failure(exc))
+                    for waiting, _ in group:
+                        _deliver(waiting, _failure(exc))
+                    if batch.window.rows != len(batch.rows):  # failed half way in
+                        batch.fail_all(_failure(exc))
             batch.drop_cancelled()
             if batch.rows:
                 try:
@@ -335,10 +381,10 @@ class ContinuousBatcher:
                 except Exception as exc:
                     batch.fail_all(_failure(exc))
 
-    def _run_sampled(self, sampled: list[_Waiting]) -> None:
+    def _run_generate(self, calls: list[_Waiting]) -> None:
         self.stats.sampled_batches += 1
-        outcomes = self.runner.run_batch([w.request for w in sampled])
-        for waiting, outcome in zip(sampled, outcomes, strict=True):
+        outcomes = self.runner.run_batch([w.request for w in calls])
+        for waiting, outcome in zip(calls, outcomes, strict=True):
             _deliver(waiting, outcome)
 
     def close(self) -> None:

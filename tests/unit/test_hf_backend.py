@@ -149,10 +149,13 @@ def test_continuous_batching_equals_one_by_one(tiny_backend: HFBackend) -> None:
     stats = tiny_backend._get_continuous().stats
     steps_before = stats.decode_steps
     widths_before = dict(stats.widths)
+    passes_before, rows_before = stats.prefills, stats.prefill_rows
     batched = _together(tiny_backend, [(p, GREEDY) for p in PROMPTS])
     assert [(c.text, c.output_tokens) for c in batched] == [
         (c.text, c.output_tokens) for c in one_by_one
     ]
+    # the four prompts (close lengths) went through the model in one padded pass
+    assert (stats.prefills - passes_before, stats.prefill_rows - rows_before) == (1, 4)
     # all four were stepped together: the widest step had every row
     new_widths = {w for w, n in stats.widths.items() if n > widths_before.get(w, 0)}
     assert max(new_widths) == len(PROMPTS)
@@ -172,7 +175,33 @@ def test_requests_join_a_running_batch_as_rows_finish(tiny_model_dir: Path) -> N
     ]
     stats = backend._get_continuous().stats
     assert max(stats.widths) == 2
-    assert stats.prefills == 6  # each call's prompt ran through the model once
+    assert stats.prefill_rows == 6  # each call's prompt ran through the model once
+    backend.close()
+
+
+LONG_PROMPT = "Summarise this: " + " ".join(f"item {i} is red, blue or green;" for i in range(40))
+
+
+def test_prompts_of_very_different_lengths_equal_one_by_one(tiny_model_dir: Path) -> None:
+    # a ~400-token prompt among short ones, three slots, limits from 2 to 40 tokens:
+    # the long row joins (the window grows to the left), leaves early or late, short
+    # rows join behind it; prompt passes are shared where lengths are close
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"),
+                        BackendOptions(extra={"batch_size": "3"}))
+    prompts = [PROMPTS[0], LONG_PROMPT, PROMPTS[2], PROMPTS[3], LONG_PROMPT[:200], PROMPTS[1],
+               LONG_PROMPT, PROMPTS[0]]
+    limits = [40, 2, 30, 5, 25, 12, 40, 3]
+    calls = [(p, SamplingParams(max_tokens=m)) for p, m in zip(prompts, limits, strict=True)]
+    alone = [_generate_alone(backend, p, params) for p, params in calls]
+    assert max(c.input_tokens for c in alone) > 6 * min(c.input_tokens for c in alone)
+    joined = _together(backend, calls)
+    assert [(c.text, c.output_tokens, c.finish_reason) for c in joined] == [
+        (c.text, c.output_tokens, c.finish_reason) for c in alone
+    ]
+    stats = backend._get_continuous().stats
+    assert stats.prefill_rows == len(calls)
+    assert stats.prefills < len(calls)  # some prompt passes carried several prompts
+    assert 0 < stats.padding_share < 1
     backend.close()
 
 
