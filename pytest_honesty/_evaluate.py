@@ -17,12 +17,13 @@ the same exception; the answers already made stay in the cache.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from ._evaluation import Evaluation, RunSettings
 from ._runner import CaseResult
@@ -35,6 +36,7 @@ from .types import Case
 __all__ = ["evaluate", "evaluate_async"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 PathArg = str | os.PathLike[str]
 #: ``on_progress(done, total)`` after each (case, model, strategy) is answered and judged
 ProgressCallback = Callable[[int, int], None]
@@ -94,45 +96,20 @@ async def evaluate_async(
     return await _run(plan)
 
 
-def evaluate(
-    cases: Iterable[Case] | None = None,
-    *,
-    model: str | Sequence[str],
-    judge: str | Sequence[str] = "embedded",
-    strategies: str | Sequence[str] = "raw",
-    cache_dir: PathArg | None = None,
-    concurrency: int | None = None,
-    timeout_s: float = 60.0,
-    max_retries: int = 4,
-    max_tokens: int = 256,
-    temperature: float = 0.0,
-    base_url: str | None = None,
-    judge_base_url: str | None = None,
-    judge_protocol: Literal["json", "paper"] = "json",
-    judge_structured: Literal["auto", "on", "off"] = "auto",
-    rejudge: bool = False,
-    pushback: int = 0,
-    seed: int = 0,
-    providers: Mapping[str, BackendFactory] | None = None,
-    gate: str | Sequence[str] = (),
-    baseline: RunReport | PathArg | None = None,
-    max_regression: float = 0.0,
-    gate_inconclusive: Literal["fail", "pass"] = "fail",
-    prices: PathArg | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> RunReport:
-    """:func:`evaluate_async`, waited for: usable in a plain script and in a notebook
-    (whose event loop is already running: the run then gets a loop of its own)."""
-    plan = _plan(
-        cases, model=model, judge=judge, strategies=strategies, cache_dir=cache_dir,
-        concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries,
-        max_tokens=max_tokens, temperature=temperature, base_url=base_url,
-        judge_base_url=judge_base_url, judge_protocol=judge_protocol,
-        judge_structured=judge_structured, rejudge=rejudge, pushback=pushback, seed=seed,
-        providers=providers, gate=gate, baseline=baseline, max_regression=max_regression,
-        gate_inconclusive=gate_inconclusive, prices=prices, on_progress=on_progress,
-    )
-    return _wait(_run(plan))
+def _blocking(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The waiting twin of an async function, with the very same signature."""
+
+    @functools.wraps(func)
+    def wait(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _wait(func(*args, **kwargs))
+
+    return wait
+
+
+evaluate = _blocking(evaluate_async)
+evaluate.__name__ = evaluate.__qualname__ = "evaluate"
+evaluate.__doc__ = """:func:`evaluate_async`, waited for: usable in a plain script and in a notebook
+(whose event loop is already running: the run then gets a loop of its own)."""
 
 
 def _wait(coro: Coroutine[Any, Any, T]) -> T:
