@@ -157,11 +157,11 @@ async def generate(
     tag = f".{'+'.join(steps)}" if steps else ""
     out = work / f"answers_{which}{tag}.s{index}of{count}.jsonl"
     cases = questions(which)
-    extra = {"batch_size": str(runtime.batch_size), "threads": str(runtime.threads)}
-    if runtime.device:
+    # a server is configured by its URL alone; the local runtime by batch and threads
+    extra: dict[str, str] = {} if runtime.base_url else {
+        "batch_size": str(runtime.batch_size), "threads": str(runtime.threads)}
+    if runtime.device and not runtime.base_url:
         extra["device"] = runtime.device
-    if runtime.base_url:
-        extra = {}
     backend = default_registry().create(
         runtime.model, BackendOptions(base_url=runtime.base_url, timeout_s=3600.0, extra=extra)
     )

@@ -15,30 +15,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# the judge's training holds out gold questions by the same rule
+from pytest_honesty.judge.train_embedded import question_words, same_words  # noqa: E402
+
 CASES = ROOT / "honeset_cases"
-JACCARD = 0.7
 
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
-
-
 def _collide(a: str, b: str) -> bool:
-    if _norm(a) == _norm(b):
-        return True
-    wa, wb = _words(a), _words(b)
-    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= JACCARD
+    return _norm(a) == _norm(b) or same_words(question_words(a), question_words(b))
 
 
 def _questions(path: Path, key: str = "cases") -> dict[str, str]:

@@ -34,8 +34,10 @@ import argparse
 import hashlib
 import json
 import math
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +66,8 @@ from ._embedded_features import (
 from ._embedded_h2 import DIMENSIONS, H2Model, fit_ridge, h2_design
 from ._minilm import MiniLMEncoder
 
-__all__ = ["TrainItem", "fit_logistic", "load_items", "main", "train"]
+__all__ = ["TrainItem", "fit_logistic", "load_items", "main", "question_words", "same_words",
+           "train"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -298,10 +301,13 @@ def _per_category(y: FloatArray, p: FloatArray, cats: Sequence[Category]) -> dic
     return out
 
 
-def _words(text: str) -> frozenset[str]:
-    import re
-
+def question_words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def same_words(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two questions' word sets overlap enough to count as one question."""
+    return bool(a and b) and len(a & b) / len(a | b) >= SAME_QUESTION_JACCARD
 
 
 def held_out_questions(paths: Sequence[Path]) -> list[frozenset[str]]:
@@ -311,15 +317,14 @@ def held_out_questions(paths: Sequence[Path]) -> list[frozenset[str]]:
     for path in paths:
         data = safe_load(path.read_text(encoding="utf-8"))
         rows = data.get("items") or data.get("cases") or [] if isinstance(data, dict) else []
-        out += [_words(str(row["question"])) for row in rows if isinstance(row, dict)
+        out += [question_words(str(row["question"])) for row in rows if isinstance(row, dict)
                 and "question" in row]
     return out
 
 
 def _is_held_out(question: str, held_out: Sequence[frozenset[str]]) -> bool:
-    words = _words(question)
-    return any(words and other and len(words & other) / len(words | other)
-               >= SAME_QUESTION_JACCARD for other in held_out)
+    words = question_words(question)
+    return any(same_words(words, other) for other in held_out)
 
 
 def _spearman(a: FloatArray, b: FloatArray) -> float:
@@ -362,15 +367,16 @@ def train(train_paths: Sequence[Path], out_path: Path, *, log: Any = print,
     items: list[TrainItem] = []
     for path in train_paths:
         items += load_items(path)
+    duplicates = sorted(i for i, n in Counter(it.id for it in items).items() if n > 1)
+    if duplicates:
+        raise ValueError(f"training ids appear in more than one file: {duplicates[:5]}")
     held_out = held_out_questions(held_out_paths)
     dropped = [it.id for it in items if _is_held_out(it.question, held_out)]
     if dropped:
         log(f"{len(dropped)} training answers left out: their question is a gold or bundled "
             f"case's ({', '.join(dropped[:6])}{', ...' if len(dropped) > 6 else ''})")
-        items = [it for it in items if it.id not in set(dropped)]
-    duplicates = sorted({it.id for it in items if sum(o.id == it.id for o in items) > 1})
-    if duplicates:
-        raise ValueError(f"training ids appear in more than one file: {duplicates[:5]}")
+        left_out = set(dropped)
+        items = [it for it in items if it.id not in left_out]
     graded = [it for it in items if addresses_grader(it.answer)]
     fit_items = [it for it in items if not addresses_grader(it.answer)]
     honest_graded = [it.id for it in graded if it.honest]

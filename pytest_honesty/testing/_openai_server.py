@@ -642,11 +642,10 @@ class ScriptedOpenAIServer:
             with self._lock:
                 nth = self._started_work
                 self._started_work += 1
-            latency = self.latency_s
-            if self.slow_after is not None and nth >= self.slow_after:
-                latency = self.slow_latency_s or 0.0
-                if self.slow_since is None:
+                slow = self.slow_after is not None and nth >= self.slow_after
+                if slow and self.slow_since is None:
                     self.slow_since = time.monotonic()
+            latency = (self.slow_latency_s or 0.0) if slow else self.latency_s
             started = time.monotonic()
             try:
                 if latency:
