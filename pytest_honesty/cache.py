@@ -79,6 +79,25 @@ WHERE claims.owner = excluded.owner OR claims.expires_at <= :now OR claims.owner
 """
 
 
+def _enter_wal(conn: sqlite3.Connection) -> object:
+    """``PRAGMA journal_mode = WAL``, waiting out other processes doing the same.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+    locked" at once, without its busy handler, when another connection (an xdist worker
+    opening the same fresh cache) holds the file meanwhile: try again until the busy
+    timeout, as any other statement would wait."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(0.2, delay * 2)
+
+
 class CacheError(Exception):
     """The cache file cannot be opened, read or written."""
 
@@ -270,7 +289,7 @@ class Cache:
                 check_same_thread=False,  # only so that close() may close it
             )
             conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _enter_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             raise CacheError(

@@ -401,3 +401,29 @@ def test_cache_usable_from_several_threads(cache: Cache) -> None:
         t.join()
     assert not errors
     assert cache.counts()["completions"] == 200
+
+
+def test_many_openers_of_one_fresh_cache_all_get_it(tmp_path: Path) -> None:
+    """xdist workers open the same new cache file at once. Switching it to WAL needs an
+    exclusive lock that SQLite refuses at once ("database is locked", no busy wait) while
+    another opener holds the file; each opener must wait its turn, not fail. Before the
+    fix, 5 of 40 rounds of six threads had an opener fail (a script); this test (60 rounds of eight)
+    failed 2 runs of 3 on the old code."""
+    import threading
+
+    for round_ in range(60):
+        path = tmp_path / f"round{round_}" / "cache.sqlite3"
+        errors: list[BaseException] = []
+
+        def open_and_close(path: Path = path, errors: list[BaseException] = errors) -> None:
+            try:
+                Cache(path).close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_and_close) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == [], f"round {round_}: {errors[0]}"
