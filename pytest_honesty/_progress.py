@@ -18,8 +18,9 @@ def _duration(seconds: float) -> str:
 
 class ProgressLines:
     """``on_done`` for a run's cases: ``honesty: 40/190 cases answered and judged (1 min
-    05 s)`` at most once every ``every_s`` seconds, so short runs print nothing;
-    :meth:`finish` adds a closing line when any progress line was written."""
+    05 s, about 4 min 04 s left)`` at most once every ``every_s`` seconds, so short runs
+    print nothing; :meth:`finish` adds a closing line when any progress line was written.
+    ``label`` replaces ``honesty`` (e.g. the step of a longer job)."""
 
     def __init__(
         self,
@@ -27,8 +28,10 @@ class ProgressLines:
         *,
         every_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        label: str = "honesty",
     ) -> None:
         self._write_line = write_line
+        self._label = label
         self._every_s = every_s
         self._clock = clock
         self._started = clock()
@@ -42,10 +45,15 @@ class ProgressLines:
         if now - self._last >= self._every_s:
             self._last = now
             self.lines += 1
-            self._write_line(f"honesty: {done}/{total} cases answered and judged "
-                             f"({_duration(now - self._started)})")
+            elapsed = now - self._started
+            # the remaining cases at the pace so far: rough while the first calls are
+            # still loading a model, close once the run has settled
+            left = f", about {_duration(elapsed * (total - done) / done)} left" \
+                if 0 < done < total else ""
+            self._write_line(f"{self._label}: {done}/{total} cases answered and judged "
+                             f"({_duration(elapsed)}{left})")
 
     def finish(self) -> None:
         if self.lines:
-            self._write_line(f"honesty: {self._done} cases answered and judged in "
+            self._write_line(f"{self._label}: {self._done} cases answered and judged in "
                              f"{_duration(self._clock() - self._started)}")

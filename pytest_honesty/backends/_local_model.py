@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,12 @@ def default_batch_size(threads: int) -> int:
     return max(8, min(64, 16 * threads))
 
 
+# transformers builds a model on the meta device and then fills it, under process-wide
+# switches: two loads at once in threads (several local models in one run) can leave a
+# parameter on the meta device ("Cannot copy out of meta tensor"), so loads take turns.
+_LOAD_LOCK = threading.Lock()
+
+
 def load_causal_lm(
     model_dir: Path,
     adapter_dir: Path | None = None,
@@ -200,6 +207,13 @@ def load_causal_lm(
     validate_model_dir(model_dir)
     if adapter_dir is not None:
         validate_adapter_dir(adapter_dir)
+    with _LOAD_LOCK:
+        return _load(model_dir, adapter_dir, device=device, dtype=dtype)
+
+
+def _load(
+    model_dir: Path, adapter_dir: Path | None, *, device: str | None, dtype: str
+) -> tuple[Any, Any]:
     purpose = f"Running the local model {model_dir}"
     transformers = _import_transformers(purpose)
     torch = import_optional("torch", extra="local", purpose=purpose)

@@ -28,6 +28,27 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number >= 0")
+    return value
+
+
+def _temperature(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 2:
+        raise argparse.ArgumentTypeError(f"temperature {text} is not within (0, 2]")
+    return value
+
+
 def _beta(text: str) -> float:
     value = float(text)
     if not 1 <= value <= 10:
@@ -84,20 +105,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rn.add_argument("--out", type=Path, required=True, help="working folder of the run")
     rn.add_argument("--config", type=Path, default=None, help="training recipe (YAML)")
     rn.add_argument("--cases", action="append", default=[], metavar="PATH",
-                    help="case files or folders (default: the bundled cases)")
-    rn.add_argument("--sample", type=int, default=None, help="stratified sample of N cases")
+                    help="case files or folders (default: the bundled cases, unless --honeset)")
+    rn.add_argument("--honeset", type=Path, default=None, metavar="PATH",
+                    help="a copy of the HoneSet JSON: its queries join the cases (training "
+                         "pool and held-out split alike)")
+    rn.add_argument("--sample", type=_positive, default=None,
+                    help="stratified sample of N cases")
     rn.add_argument("--strategies", default="raw,curiosity",
                     help="strategies that produce the answers to pair (default raw,curiosity)")
-    rn.add_argument("--max-tokens", type=int, default=128, help="tokens per answer (128)")
+    rn.add_argument("--samples", type=_count, default=2,
+                    help="sampled answers per strategy besides the greedy one (default 2)")
+    rn.add_argument("--temperature", type=_temperature, default=0.8,
+                    help="temperature of the sampled answers (default 0.8)")
+    rn.add_argument("--max-tokens", type=_positive, default=128, help="tokens per answer (128)")
     rn.add_argument("--timeout", type=float, default=1800.0,
                     help="seconds per model call; local CPU batches are slow (1800)")
+    rn.add_argument("--concurrency", type=_positive, default=None,
+                    help="most model calls at once (default: per provider)")
     rn.add_argument("--cache-dir", type=Path, default=None,
                     help="response cache (default: OUT/.honesty-cache)")
     _pair_options(rn, holdout=False)
+    rn.add_argument("--compare", choices=["direct"], default=None,
+                    help="also train the direct arm (one stage on both stages' pairs, same "
+                         "recipe and budget) and evaluate base, direct and two-stage")
     rn.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
-    rn.add_argument("--resume", action="store_true", help="reuse the steps already done")
-    rn.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
-                    help="extra argument for the pytest runs (repeatable), e.g. -n2")
+    rn.add_argument("--resume", action="store_true",
+                    help="continue a killed run: finished steps are kept, training goes on "
+                         "from its last checkpoint, answers from the cache")
+    rn.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+                    help="a progress line (done, elapsed, time left) at most this often (30)")
 
     ev = sub.add_parser("eval", help="compare base and adapter records on the same cases")
     ev.add_argument("--records", type=Path, action="append", required=True,

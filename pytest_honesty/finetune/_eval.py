@@ -1,16 +1,18 @@
-"""Base vs adapter on the same cases: honesty rate, mean H², paired tests.
+"""Base vs adapters on the same cases: honesty rate, mean H², paired tests.
 
 A small, self-contained comparison for the fine-tuning pipeline (``honesty compare``
-does the full report-to-report A/B). Records are paired by case id; honesty rate
-is honest / (honest + dishonest) over the six HoneSet categories (control cases
-are reported apart: there "honest" means answered without a needless refusal);
-unscored answers and errors count as neither. McNemar's exact test runs on the
-cases both models got scored verdicts for, the paired bootstrap on the cases both
-got an H² score for.
+does the full report-to-report A/B): base vs one adapter (:func:`compare_records`), or
+several arms, each pair of them compared (:func:`compare_arms`: base, direct, two-stage).
+Records are paired by case id; honesty rate is honest / (honest + dishonest) over
+the six HoneSet categories (control cases are reported apart: there "honest" means
+answered without a needless refusal); unscored answers and errors count as neither.
+McNemar's exact test runs on the cases both models got scored verdicts for, the paired
+bootstrap on the cases both got an H² score for.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +20,9 @@ from typing import Any
 from .._paired import PairedCase, compare_pairs
 from ..report._build import decode_record
 from ..report._model import CaseRecord
-from ..stats import wilson_interval
+from ..stats import bootstrap_mean_interval, wilson_interval
 
-__all__ = ["GroupFigures", "compare_records", "markdown_table"]
+__all__ = ["GroupFigures", "arms_markdown", "compare_arms", "compare_records", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,12 @@ class GroupFigures:
 
     def to_dict(self) -> dict[str, Any]:
         low, high = wilson_interval(self.honest, self.honest + self.dishonest)
+        h2_interval = list(bootstrap_mean_interval(self.h2)[1:]) if self.h2 else None
         return {
             "n": self.n, "honest": self.honest, "dishonest": self.dishonest,
             "unscored": self.unscored, "errors": self.errors,
             "honesty_rate": self.honesty_rate, "honesty_rate_ci95": [low, high],
-            "mean_h2": self.mean_h2, "h2_n": len(self.h2),
+            "mean_h2": self.mean_h2, "mean_h2_ci95": h2_interval, "h2_n": len(self.h2),
         }
 
 
@@ -87,6 +90,79 @@ def _paired(base: dict[str, CaseRecord], cand: dict[str, CaseRecord]) -> dict[st
     }
 
 
+def _select(
+    typed: Sequence[CaseRecord], model: str, strategy: str, control: bool
+) -> list[CaseRecord]:
+    return [r for r in typed if r.model == model and r.strategy == strategy
+            and r.case.category.is_control == control]
+
+
+def compare_arms(
+    records: Sequence[dict[str, Any] | CaseRecord], arms: Sequence[tuple[str, str]],
+    strategy: str = "raw",
+) -> dict[str, Any]:
+    """Figures of every arm (``(name, model spec)``, e.g. base, direct, two-stage) and the
+    paired differences of each pair of arms, later minus earlier, overall and for control."""
+    names = [name for name, _ in arms]
+    if len(set(names)) != len(names) or len(arms) < 2:
+        raise ValueError(f"compare_arms needs two or more arms with distinct names, got {names}")
+    typed = [decode_record(r) for r in records]
+    out: dict[str, Any] = {
+        "strategy": strategy, "arms": [{"name": n, "model": m} for n, m in arms],
+    }
+    for part, control in (("honeset", False), ("control", True)):
+        chosen = {name: _select(typed, model, strategy, control) for name, model in arms}
+        out[part] = {
+            "arms": {name: _figures(chosen[name]).to_dict() for name in names},
+            "comparisons": [
+                {"a": a, "b": b, **_paired(_by_case(chosen[a]), _by_case(chosen[b]))}
+                for a, b in itertools.combinations(names, 2)
+            ],
+        }
+    return out
+
+
+def _interval(values: Sequence[float] | None, digits: int) -> str:
+    return "" if not values else f" [{values[0]:.{digits}f}, {values[1]:.{digits}f}]"
+
+
+def arms_markdown(result: dict[str, Any]) -> str:
+    """:func:`compare_arms` as Markdown: one row per arm, then one row per pair of arms."""
+    models = {arm["name"]: arm["model"] for arm in result["arms"]}
+    lines: list[str] = []
+    for part, title in (("honeset", "HoneSet categories"), ("control", "control cases")):
+        data = result[part]
+        lines += [
+            f"**{title}** (strategy {result['strategy']}; 95% intervals: Wilson for the "
+            "rate, bootstrap for the mean)",
+            "",
+            "| arm | model | n | honest | dishonest | unscored | errors | honesty rate | "
+            "mean H² |",
+            "|---|---|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for name, f in data["arms"].items():
+            lines.append(
+                f"| {name} | `{models[name]}` | {f['n']} | {f['honest']} | {f['dishonest']} | "
+                f"{f['unscored']} | {f['errors']} | {_fmt(f['honesty_rate'])}"
+                f"{_interval(f['honesty_rate_ci95'] if f['honesty_rate'] is not None else None, 2)}"
+                f" | {_fmt(f['mean_h2'], 2)}{_interval(f['mean_h2_ci95'], 2)} |"
+            )
+        lines += [
+            "",
+            "| comparison (B vs A) | paired | dishonest→honest | honest→dishonest | "
+            "McNemar exact p | Δ H² (B − A) [95% paired bootstrap] | H² pairs |",
+            "|---|---:|---:|---:|---:|---|---:|",
+        ]
+        for c in data["comparisons"]:
+            lines.append(
+                f"| {c['b']} vs {c['a']} | {c['paired_cases']} | {c['dishonest_to_honest']} | "
+                f"{c['honest_to_dishonest']} | {_fmt(c['mcnemar_p'])} | "
+                f"{_fmt(c['h2_diff'], 2)}{_interval(c['h2_diff_ci95'], 2)} | {c['h2_pairs']} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def compare_records(
     records: Sequence[dict[str, Any] | CaseRecord], base_model: str, candidate_model: str,
     strategy: str = "raw",
@@ -94,14 +170,10 @@ def compare_records(
     """Figures of both models and their paired differences, overall and for control.
     ``records``: run report records or session records (see :func:`decode_record`)."""
     typed = [decode_record(r) for r in records]
-
-    def select(model: str, control: bool) -> list[CaseRecord]:
-        return [r for r in typed if r.model == model and r.strategy == strategy
-                and r.case.category.is_control == control]
-
     out: dict[str, Any] = {"base": base_model, "candidate": candidate_model, "strategy": strategy}
     for part, control in (("honeset", False), ("control", True)):
-        base, cand = select(base_model, control), select(candidate_model, control)
+        base = _select(typed, base_model, strategy, control)
+        cand = _select(typed, candidate_model, strategy, control)
         out[part] = {
             "base": _figures(base).to_dict(),
             "candidate": _figures(cand).to_dict(),

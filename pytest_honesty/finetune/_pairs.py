@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_write_text
 from ._records import JudgedAnswer
 
 __all__ = [
@@ -408,5 +409,6 @@ def write_pairs(
         "holdout_cases": HOLDOUT_CASES if pair_set.holdout_cases else None,
         "data_sha256": data_hash(out),
     }
-    (out / PAIRS_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # last, and whole or not at all: its presence means the folder is complete
+    atomic_write_text(out / PAIRS_MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return manifest

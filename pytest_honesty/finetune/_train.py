@@ -51,6 +51,7 @@ from ..backends._local_files import (
 )
 from ._compose import compose_adapters
 from ._config import ConfigError, TrainConfig
+from ._curriculum import capped_indices, curriculum_of, stage_seed
 from ._pairs import PAIR_FILES, PAIRS_MANIFEST, data_hash
 
 __all__ = ["MANIFEST", "TrainError", "resolve_base", "train"]
@@ -242,11 +243,9 @@ def _train_stage(
     peft = import_optional("peft", extra="finetune", purpose=purpose)
     trl = import_optional("trl", extra="finetune", purpose=purpose)
 
-    train_rows, eval_rows = rows
-    train_ds = datasets.Dataset.from_list(train_rows)
-    if config.max_train_pairs is not None and len(train_rows) > config.max_train_pairs:
-        seed = int(config.stage_trainer_args(stage).get("seed", 0))
-        train_ds = train_ds.shuffle(seed=seed).select(range(config.max_train_pairs))
+    all_train_rows, eval_rows = rows
+    keep = capped_indices(len(all_train_rows), config.max_train_pairs, stage_seed(config, stage))
+    train_ds = datasets.Dataset.from_list([all_train_rows[i] for i in keep])
     eval_ds = datasets.Dataset.from_list(eval_rows) if eval_rows else None
 
     args = _trainer_args(config, stage, eval_ds is not None)
@@ -451,14 +450,17 @@ def train(
                 )
         else:
             _write_final(layout.stage(trained[0]), out)
-            composition = f"stage {trained[0]} only (the other stage had no pairs)"
+            composition = (
+                "direct: one stage on both stages' pairs" if curriculum_of(pairs_dir) == "direct"
+                else f"stage {trained[0]} only (the other stage had no pairs)"
+            )
         if not config.keep_merged_base and layout.merged.parent.exists():
             shutil.rmtree(layout.merged.parent)
         manifest = _manifest(
             config, base_dir, pairs_dir, out, records, composition, verification,
             identity, time.perf_counter() - started,
         )
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         state["complete"] = True
         _save_state(layout, state)
     accel.wait_for_everyone()

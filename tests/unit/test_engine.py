@@ -746,8 +746,10 @@ def test_progress_lines_for_logs_are_throttled_and_closed() -> None:
     for done, at in ((1, 110.0), (2, 129.9), (3, 131.0), (4, 140.0), (5, 200.0)):
         now[0] = at
         progress(done, 10)
-    assert lines == ["honesty: 3/10 cases answered and judged (31 s)",
-                     "honesty: 5/10 cases answered and judged (1 min 40 s)"]
+    # the time left is the pace so far: 31 s for 3 cases, 7 to go
+    assert lines == ["honesty: 3/10 cases answered and judged (31 s, about 1 min 12 s left)",
+                     "honesty: 5/10 cases answered and judged (1 min 40 s, about 1 min 40 s "
+                     "left)"]
     now[0] = 230.5
     progress.finish()
     assert lines[-1] == "honesty: 5 cases answered and judged in 2 min 10 s"

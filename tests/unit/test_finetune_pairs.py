@@ -331,30 +331,6 @@ def test_cli_pairs_fails_without_any_pair(tmp_path: Path) -> None:
                  str(tmp_path / "p")]) == 2
 
 
-def test_records_collected_from_a_real_pytest_run_become_pairs(
-    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The collector plugin used by `honesty finetune run`, on two scripted models: the
-    honest mock is the chosen side and the dishonest mock the rejected side."""
-    records = tmp_path / "records.jsonl"
-    monkeypatch.setenv("HONESTY_FINETUNE_RECORDS", str(records))  # inherited by the subprocess
-    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    run = pytester.runpytest_subprocess(
-        "-p", "pytest_honesty.finetune._collect",
-        "--honesty-model=mock/honest", "--honesty-model=mock/dishonest",
-        "--honesty-judge=keyword", "--honesty-sample=14", "-q",
-    )
-    assert run.ret == 1  # the dishonest mock fails its tests
-    read = read_answers([records])
-    assert read.records == 28
-    assert {a.model for a in read.answers} == {"mock/honest", "mock/dishonest"}
-    pair_set = build_pairs(read.answers, PairOptions(validation_fraction=0))
-    stage1 = pair_set.pairs(1, "train")
-    assert stage1
-    assert all(p.chosen.origins == ("mock/honest|raw",) for p in stage1)
-    assert all(p.rejected.origins == ("mock/dishonest|raw",) for p in stage1)
-
-
 def test_rejudge_replaces_verdicts_and_keeps_answers(tmp_path: Path) -> None:
     from pytest_honesty.cli import main
 
