@@ -294,3 +294,36 @@ def test_a_partial_folder_left_by_a_killed_exporter_is_cleaned_up(tmp_path: Path
     files.atomic_export(target, write)
     assert (target / "ok").is_file()
     assert _leftovers(target.parent, target) == []
+
+
+def test_model_loads_in_threads_take_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several local models in one run load from several threads; transformers' loading
+    is not thread-safe (a parameter left on the meta device), so loads are serialised."""
+    import threading
+    import time
+
+    from pytest_honesty.backends import _local_model
+
+    inside, most = [0], [0]
+    guard = threading.Lock()
+
+    def slow_load(model_dir: Path, adapter_dir: Path | None, **_: object) -> tuple[str, str]:
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        with guard:
+            inside[0] -= 1
+        return "model", "tokenizer"
+
+    monkeypatch.setattr(_local_model, "validate_model_dir", lambda _path: None)
+    monkeypatch.setattr(_local_model, "_load", slow_load)
+    threads = [threading.Thread(target=_local_model.load_causal_lm, args=(tmp_path,))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
