@@ -275,7 +275,9 @@ def _train_stage(
         processing_class=tokenizer,
         peft_config=lora,
     )
-    checkpoints = sorted(layout.checkpoints(stage).glob("checkpoint-*"))
+    # by step number, as the Trainer picks the last one (checkpoint-10 after checkpoint-9)
+    checkpoints = sorted(layout.checkpoints(stage).glob("checkpoint-*"),
+                         key=lambda p: int(p.name.rpartition("-")[2] or 0))
     resume_from = resume and bool(checkpoints)
     progress(
         f"stage {stage}: {len(train_ds)} train / {len(eval_rows)} validation pairs on "

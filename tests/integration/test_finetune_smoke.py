@@ -9,6 +9,7 @@ whether the model learns anything.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ transformers = pytest.importorskip("transformers")
 from pytest_honesty.backends._local_files import (  # noqa: E402
     ADAPTER_CONFIG,
     ADAPTER_WEIGHTS,
+    adapter_fingerprint,
     atomic_export,
     model_cache_root,
     validate_adapter_dir,
@@ -35,6 +37,7 @@ from pytest_honesty.finetune import (  # noqa: E402
     train,
     write_pairs,
 )
+from pytest_honesty.finetune._config import LoraSettings  # noqa: E402
 from pytest_honesty.finetune._pairs import PairOptions  # noqa: E402
 from pytest_honesty.finetune._records import JudgedAnswer  # noqa: E402
 
@@ -240,6 +243,40 @@ def test_resume_continues_from_checkpoint(
     assert any("stage 2" in m and "resuming from checkpoint-" in m for m in messages)
     assert (out / "stages" / "stage2" / ADAPTER_WEIGHTS).is_file()
     assert (out / ADAPTER_WEIGHTS).read_bytes() == (trained / ADAPTER_WEIGHTS).read_bytes()
+
+
+def test_a_run_cut_mid_stage_resumes_to_the_uninterrupted_adapter(
+    tiny_base: Path, pairs_dir: Path, tmp_path: Path
+) -> None:
+    """Four steps per stage, dropout on (so the random state matters too): a run cut
+    after stage 1's second step (its later checkpoints, its adapter and all of stage 2
+    gone) resumes from checkpoint-2 and ends with the very adapter of an uninterrupted
+    run with the same seed."""
+    base = _config(tiny_base)
+    config = dataclasses.replace(
+        base, trainer={**base.trainer, "per_device_train_batch_size": 2, "save_total_limit": None},
+        lora=LoraSettings(r=4, alpha=8, dropout=0.1),
+    )
+    full = tmp_path / "full"
+    train(pairs_dir, config, full, progress=lambda _m: None)
+    assert sorted(p.name for p in (full / "checkpoints" / "stage1").glob("checkpoint-*")) == [
+        f"checkpoint-{n}" for n in (1, 2, 3, 4)]
+    cut = tmp_path / "cut"
+    shutil.copytree(full, cut)
+    state = json.loads((cut / "train-state.json").read_text())
+    state["stages"] = {}
+    state.pop("complete")
+    (cut / "train-state.json").write_text(json.dumps(state))
+    for gone in ("stages", "work", "checkpoints/stage2", "checkpoints/stage1/checkpoint-3",
+                 "checkpoints/stage1/checkpoint-4"):
+        shutil.rmtree(cut / gone)
+    for name in (ADAPTER_WEIGHTS, ADAPTER_CONFIG, "finetune-manifest.json"):
+        (cut / name).unlink()
+    messages: list[str] = []
+    train(pairs_dir, config, cut, resume=True, progress=messages.append)
+    assert any("stage 1" in m and "resuming from checkpoint-2" in m for m in messages)
+    assert (cut / ADAPTER_WEIGHTS).read_bytes() == (full / ADAPTER_WEIGHTS).read_bytes()
+    assert adapter_fingerprint(cut) == adapter_fingerprint(full)
 
 
 # ------------------------------------------------------------------ composition, config
