@@ -139,7 +139,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--records", type=Path, action="append", required=True,
                     help="report.json / JSONL holding both models' records (repeatable)")
     ev.add_argument("--base", required=True, help="model spec of the base")
-    ev.add_argument("--candidate", required=True, help="model spec of base+adapter")
+    ev.add_argument("--candidate", required=True, action="append",
+                    help="model spec of base+adapter; repeat it for several arms (each pair "
+                         "of arms is then compared, e.g. base, direct, two-stage)")
     ev.add_argument("--strategy", default="raw", help="strategy to compare (default raw)")
     ev.add_argument("--json", type=Path, default=None, help="also write the figures here")
 
@@ -202,12 +204,17 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from ._eval import compare_records, markdown_table
+    from ._eval import arms_markdown, compare_arms, compare_records, markdown_table
     from ._records import load_records
 
     records = [r for path in args.records for r in load_records(path)]
-    result = compare_records(records, args.base, args.candidate, args.strategy)
-    print(markdown_table(result))
+    if len(args.candidate) == 1:
+        result = compare_records(records, args.base, args.candidate[0], args.strategy)
+        print(markdown_table(result))
+    else:
+        arms = [(spec, spec) for spec in (args.base, *args.candidate)]
+        result = compare_arms(records, arms, args.strategy)
+        print(arms_markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

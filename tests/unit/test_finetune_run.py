@@ -195,3 +195,21 @@ def test_resume_refuses_changed_options_and_a_full_folder_needs_it(
         run_pipeline(_args(tmp_path, resume=True, samples=3), lambda _m: None)
     # a longer timeout is not a different run
     assert run_pipeline(_args(tmp_path, resume=True, timeout=60.0), lambda _m: None) == 0
+
+
+def test_eval_cli_compares_every_pair_of_arms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_honesty.cli import main
+
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps(r) + "\n" for r in _arm_records()))
+    assert main(["finetune", "eval", "--records", str(records), "--base", "base",
+                 "--candidate", "direct", "--candidate", "two"]) == 0
+    table = capsys.readouterr().out
+    assert "| two vs direct | 4 |" in table and "| direct vs base | 4 |" in table
+    assert main(["finetune", "eval", "--records", str(records), "--base", "base",
+                 "--candidate", "base"]) == 0  # one candidate: the base-vs-adapter table
+    assert main(["finetune", "eval", "--records", str(records), "--base", "base",
+                 "--candidate", "two", "--candidate", "two"]) == 2
+    assert "distinct names" in capsys.readouterr().err
