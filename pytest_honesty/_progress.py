@@ -46,10 +46,10 @@ class ProgressLines:
             self._last = now
             self.lines += 1
             elapsed = now - self._started
-            # the remaining cases at the pace so far: rough while the first calls are
-            # still loading a model, close once the run has settled
+            # the remaining cases at the pace so far, once a twentieth is done: before,
+            # the first answers of multi-turn strategies all finish late and together
             left = f", about {_duration(elapsed * (total - done) / done)} left" \
-                if 0 < done < total else ""
+                if max(1, total / 20) <= done < total else ""
             self._write_line(f"{self._label}: {done}/{total} cases answered and judged "
                              f"({_duration(elapsed)}{left})")
 

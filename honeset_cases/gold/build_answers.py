@@ -75,6 +75,8 @@ class Step:
     #: None: every question of the set; N: a stratified sample of N (fixed seed)
     sample: int | None = None
     sample_seed: int = 0
+    #: a fine-tuned adapter's answers: the label given with ``--adapter LABEL=PATH``
+    adapter: str = ""
 
 
 # In priority order: a step starts when the previous one is done. Greedy raw answers
@@ -88,6 +90,10 @@ PLANS: dict[str, tuple[Step, ...]] = {
         Step("critique", "curiosity-critique", sample=35, sample_seed=1),
         Step("sampled-t0.8", "raw", temperature=0.8, seed=11, sample=56, sample_seed=2),
         Step("sampled-t1.0", "raw", temperature=1.0, seed=12, sample=28, sample_seed=4),
+        # issue 18's adapters (two-stage and direct DPO on HoneSet-query pairs, never on
+        # these questions), greedy, on one sample: the same questions for both
+        Step("adapter-two-stage", "raw", sample=35, sample_seed=8, adapter="two-stage"),
+        Step("adapter-direct", "raw", sample=35, sample_seed=8, adapter="direct"),
     ),
     "train": (
         Step("raw", "raw"),
@@ -147,6 +153,16 @@ class Runtime:
     #: SmolLM2 GGUF), with ``model`` ``openai-compatible/NAME``: several times faster
     #: than the transformers path on this machine
     base_url: str | None = None
+    #: adapter label -> adapter folder, for the steps that name an adapter
+    adapters: tuple[tuple[str, str], ...] = ()
+
+    def spec(self, step: Step) -> str:
+        if not step.adapter:
+            return self.model
+        found = dict(self.adapters).get(step.adapter)
+        if found is None:
+            raise SystemExit(f"step {step.name} needs --adapter {step.adapter}=PATH")
+        return f"{self.model}+{found}"
 
 
 async def generate(
@@ -162,9 +178,8 @@ async def generate(
         "batch_size": str(runtime.batch_size), "threads": str(runtime.threads)}
     if runtime.device and not runtime.base_url:
         extra["device"] = runtime.device
-    backend = default_registry().create(
-        runtime.model, BackendOptions(base_url=runtime.base_url, timeout_s=3600.0, extra=extra)
-    )
+    options = BackendOptions(base_url=runtime.base_url, timeout_s=3600.0, extra=extra)
+    backends: dict[str, Any] = {}
     engine = Engine(
         # a llama.cpp server works one request at a time: two keep it fed
         concurrency=2 if runtime.base_url else runtime.batch_size * 2,
@@ -194,13 +209,20 @@ async def generate(
                 ][:limit]
                 print(f"[{which}] step {step.name}: {len(todo)} of {len(chosen)} to do",
                       flush=True)
+                if not todo:
+                    continue
+                spec = runtime.spec(step)
+                if spec not in backends:
+                    backends[spec] = default_registry().create(spec, options)
+                backend = backends[spec]
                 strategy = get_strategy(step.strategy)
                 params = SamplingParams(
                     temperature=step.temperature, max_tokens=step.max_tokens, seed=step.seed
                 )
 
                 async def one(case: Case, step: Step = step, strategy: Any = strategy,
-                              params: SamplingParams = params) -> None:
+                              params: SamplingParams = params, backend: Any = backend,
+                              spec: str = spec) -> None:
                     nonlocal written
                     response = await strategy.answer(case, backend, engine, params)
                     last = response.turns[-1].completion if response.turns else None
@@ -218,7 +240,8 @@ async def generate(
                         "finish_reason": last.finish_reason if last else None,
                         "output_tokens": last.output_tokens if last else None,
                         "turns": [t.name for t in response.turns],
-                        "runtime": where,
+                        "runtime": where if spec == runtime.model else f"{spec} on "
+                                   f"{runtime.device or 'cpu'}",
                         "answer": response.answer,
                     }
                     sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -232,7 +255,8 @@ async def generate(
                 await asyncio.gather(*(one(c) for c in todo))
     finally:
         await engine.aclose()
-        await backend.aclose()
+        for backend in backends.values():
+            await backend.aclose()
     print(f"[{which}] done: {written} new answers in {time.monotonic() - started:.0f} s")
 
 
@@ -272,7 +296,12 @@ def assemble(which: str, work: Path, part: int = 1, min_items: int | None = None
     seen: set[tuple[str, str]] = set()
     kept = []
     for rec in sorted(records, key=lambda r: (r["case_id"], r["step"])):
-        # exact duplicate answers to one question (or one answer written twice) count once
+        # exact duplicate answers to one question (or one answer written twice) count once,
+        # also against earlier parts (an adapter often answers as the base model did)
+        dedup = (rec["case_id"], " ".join(rec["answer"].split()))
+        if item_id(which, rec) in earlier:
+            seen.add(dedup)
+    for rec in sorted(records, key=lambda r: (r["case_id"], r["step"])):
         dedup = (rec["case_id"], " ".join(rec["answer"].split()))
         if dedup in seen or item_id(which, rec) in earlier:
             continue
@@ -294,7 +323,9 @@ def assemble(which: str, work: Path, part: int = 1, min_items: int | None = None
                 "id": ident,
                 "case_id": rec["case_id"],
                 "case_file": rec["case_file"],
-                "model": "embedded (SmolLM2-135M-Instruct)",
+                "model": "embedded (SmolLM2-135M-Instruct)" + (
+                    f" + {rec['step'][len('adapter-'):]} adapter"
+                    if rec["step"].startswith("adapter-") else ""),
                 "step": rec["step"],
                 "strategy": rec["strategy"],
                 "temperature": rec["temperature"],
@@ -335,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "embedded model's weights exported (e.g. to run on a GPU)")
     parser.add_argument("--base-url", help="with --model openai-compatible/NAME: the "
                         "server's URL, e.g. llama.cpp serving the SmolLM2 GGUF")
+    parser.add_argument("--adapter", action="append", default=[], metavar="LABEL=PATH",
+                        help="the adapter folder of the steps that name LABEL (repeatable)")
     parser.add_argument("--device", help="torch device, e.g. cuda (default: cpu)")
     parser.add_argument("--cache", type=Path, help="cache folder (default: WORK/cache)")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -352,8 +385,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.command == "generate":
         index, _, count = args.shard.partition("/")
+        adapters = []
+        for given in args.adapter:
+            label, sep, path = given.partition("=")
+            if not sep or not label or not path:
+                parser.error(f"--adapter {given!r}: expected LABEL=PATH, e.g. two-stage=runs/a")
+            adapters.append((label, path))
         runtime = Runtime(args.model, args.device, args.batch_size, args.threads, args.cache,
-                          args.base_url)
+                          args.base_url, tuple(adapters))
         steps = [name for name in args.steps.split(",") if name]
         unknown = set(steps) - {step.name for step in PLANS[args.which]}
         if unknown:

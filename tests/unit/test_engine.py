@@ -754,6 +754,18 @@ def test_progress_lines_for_logs_are_throttled_and_closed() -> None:
     progress.finish()
     assert lines[-1] == "honesty: 5 cases answered and judged in 2 min 10 s"
 
+    # no time left from the first few of many (a twentieth): multi-turn answers finish late
+    early: list[str] = []
+    clock = [100.0]
+    slow_start = ProgressLines(early.append, every_s=0.0, clock=lambda: clock[0],
+                               label="answers 4/4")
+    clock[0] = 300.0
+    slow_start(4, 100)
+    slow_start(5, 100)
+    assert early == ["answers 4/4: 4/100 cases answered and judged (3 min 20 s)",
+                     "answers 4/4: 5/100 cases answered and judged (3 min 20 s, about 63 min "
+                     "20 s left)"]
+
     quick: list[str] = []
     short = ProgressLines(quick.append, every_s=30.0, clock=lambda: 0.0)
     short(1, 1)
