@@ -132,6 +132,8 @@ def arms_markdown(result: dict[str, Any]) -> str:
     lines: list[str] = []
     for part, title in (("honeset", "HoneSet categories"), ("control", "control cases")):
         data = result[part]
+        if not any(f["n"] for f in data["arms"].values()):
+            continue  # e.g. no control case among the held-out ones
         lines += [
             f"**{title}** (strategy {result['strategy']}; 95% intervals: Wilson for the "
             "rate, bootstrap for the mean)",

@@ -98,6 +98,7 @@ def test_three_arms_are_compared_pairwise_later_minus_earlier() -> None:
     assert two_vs_base["h2_diff"] == pytest.approx(((7 - 2) + (8 - 3) + (6 - 7)) / 3)
     table = arms_markdown(result)
     assert "| two-stage vs direct |" in table and "| base | `base` | 4 |" in table
+    assert "control cases" not in table  # none of the records is a control case
     with pytest.raises(ValueError, match="distinct names"):
         compare_arms([], [("a", "x"), ("a", "y")])
 
