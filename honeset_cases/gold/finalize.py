@@ -98,6 +98,9 @@ def finalize(items: dict[str, dict[str, Any]], a: dict[str, dict[str, Any]],
                                 if k in source}
             if "runtime" in source:
                 record["source"]["runtime"] = _runtime(str(source["runtime"]))
+            if "adapter" in str(source.get("model", "")):
+                # which fine-tuned adapter answered (issue 18's two-stage or direct arm)
+                record["source"]["model"] = source["model"]
         out.append(record)
     return out
 
