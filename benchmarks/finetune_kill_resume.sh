@@ -17,14 +17,16 @@ mkdir -p "$WORK"
 rm -rf "$WORK/ref" "$WORK/cut"
 sed -e 's/^max_train_pairs: .*/max_train_pairs: 40/' -e 's/^  save_steps: .*/  save_steps: 3/' \
     "$here/finetune/smollm2-cpu.yaml" > "$WORK/recipe.yaml"
-train() { "$HONESTY" finetune train --pairs "$PAIRS" --config "$WORK/recipe.yaml" "$@"; }
+# an array, not a function: a function sent to the background runs in a subshell, and
+# SIGKILL to that subshell would leave the training process running
+TRAIN=("$HONESTY" finetune train --pairs "$PAIRS" --config "$WORK/recipe.yaml")
 
 t0=$(date +%s)
-train --out "$WORK/ref" > "$WORK/ref.log" 2>&1
+"${TRAIN[@]}" --out "$WORK/ref" > "$WORK/ref.log" 2>&1
 echo "uninterrupted: exit $? in $(( $(date +%s) - t0 )) s"
 
 kill_after() {  # $1: the checkpoint folder to wait for; $2: --resume or nothing
-  train --out "$WORK/cut" $2 >> "$WORK/cut.log" 2>&1 &
+  "${TRAIN[@]}" --out "$WORK/cut" $2 >> "$WORK/cut.log" 2>&1 &
   local pid=$!
   while [ ! -d "$1" ]; do
     sleep 1
@@ -32,11 +34,12 @@ kill_after() {  # $1: the checkpoint folder to wait for; $2: --resume or nothing
   done
   sleep 8  # into the next steps, past the checkpoint
   kill -9 $pid; wait $pid 2>/dev/null
+  if pgrep -f -- "--out $WORK/cut" > /dev/null; then echo "a training process survived"; exit 1; fi
   echo "SIGKILL 8 s after $(basename "$(dirname "$1")")/$(basename "$1") appeared"
 }
 kill_after "$WORK/cut/checkpoints/stage1/checkpoint-6" ""
 kill_after "$WORK/cut/checkpoints/stage2/checkpoint-3" "--resume"
-train --out "$WORK/cut" --resume >> "$WORK/cut.log" 2>&1
+"${TRAIN[@]}" --out "$WORK/cut" --resume >> "$WORK/cut.log" 2>&1
 echo "final --resume: exit $?"
 grep "resuming from\|already trained" "$WORK/cut.log"
 python3 - "$WORK" <<'PY'
