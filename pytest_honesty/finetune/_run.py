@@ -289,6 +289,9 @@ def run_pipeline(args: argparse.Namespace, progress: Progress) -> int:
             "'embedded' or 'hf/PATH'"
         )
     config = dataclasses.replace(load_config(args.config), base_model=args.model)
+    if not (args.resume and (out / "cases" / HOLDOUT_IDS).is_file()):
+        # a missing or broken case file is named now, before OUT is made
+        load_cases(args.cases or None, honeset=args.honeset, sample=args.sample, seed=args.seed)
     arguments = _arguments(args)
     previous: dict[str, Any] = {}
     if args.resume and (out / _RUN_MANIFEST).is_file():

@@ -214,3 +214,11 @@ def test_eval_cli_compares_every_pair_of_arms(
     assert main(["finetune", "eval", "--records", str(records), "--base", "base",
                  "--candidate", "two", "--candidate", "two"]) == 2
     assert "distinct names" in capsys.readouterr().err
+
+
+def test_a_missing_honeset_is_named_before_anything_is_written(tmp_path: Path) -> None:
+    from pytest_honesty.cases import CaseFileError
+
+    with pytest.raises(CaseFileError, match=r"nope\.json: no such file"):
+        run_pipeline(_args(tmp_path, honeset=tmp_path / "nope.json"), lambda _m: None)
+    assert not (tmp_path / "run").exists()
