@@ -60,7 +60,7 @@ __all__ = ["AnswerRun", "answer_runs", "run_pipeline", "split_cases"]
 
 _RUN_MANIFEST = "run-manifest.json"
 #: arguments that may change between a run and its ``--resume``
-_FREE_ON_RESUME = ("resume", "func", "timeout", "concurrency")
+_FREE_ON_RESUME = ("resume", "timeout", "concurrency", "progress_every")
 Progress = Callable[[str], None]
 
 
@@ -108,6 +108,11 @@ def split_cases(
     return train_pool, holdout
 
 
+def _all_cases(args: argparse.Namespace) -> list[Case]:
+    return load_cases(args.cases or None, honeset=args.honeset, sample=args.sample,
+                      seed=args.seed)
+
+
 def _arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
             if k != "func"}
@@ -126,8 +131,12 @@ def _check_resume(previous: dict[str, Any], current: dict[str, Any], out: Path) 
 
 
 class _Pipeline:
-    def __init__(self, args: argparse.Namespace, config: TrainConfig, progress: Progress):
+    def __init__(self, args: argparse.Namespace, config: TrainConfig, progress: Progress,
+                 cases: list[Case] | None):
         self.args = args
+        #: every case of the run, loaded (and checked) before OUT was made; None on a
+        #: resume whose split is already written
+        self.cases = cases
         self.config = config
         self.progress = progress
         out: Path = args.out
@@ -172,8 +181,7 @@ class _Pipeline:
 
     def make_cases(self) -> None:
         args = self.args
-        cases = load_cases(args.cases or None, honeset=args.honeset, sample=args.sample,
-                           seed=args.seed)
+        cases = self.cases if self.cases is not None else _all_cases(args)
         pool, holdout = split_cases(cases, args.holdout_fraction, args.seed)
         if not pool or not holdout:
             raise TrainError(
@@ -289,9 +297,9 @@ def run_pipeline(args: argparse.Namespace, progress: Progress) -> int:
             "'embedded' or 'hf/PATH'"
         )
     config = dataclasses.replace(load_config(args.config), base_model=args.model)
-    if not (args.resume and (out / "cases" / HOLDOUT_IDS).is_file()):
-        # a missing or broken case file is named now, before OUT is made
-        load_cases(args.cases or None, honeset=args.honeset, sample=args.sample, seed=args.seed)
+    # a missing or broken case file is named now, before OUT is made
+    cases = None if args.resume and (out / "cases" / HOLDOUT_IDS).is_file() \
+        else _all_cases(args)
     arguments = _arguments(args)
     previous: dict[str, Any] = {}
     if args.resume and (out / _RUN_MANIFEST).is_file():
@@ -300,7 +308,7 @@ def run_pipeline(args: argparse.Namespace, progress: Progress) -> int:
     out.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"arguments": arguments,
                                 "steps": dict(previous.get("steps", {}))}
-    pipeline = _Pipeline(args, config, progress)
+    pipeline = _Pipeline(args, config, progress, cases)
     total = time.perf_counter()
     steps: list[tuple[str, Callable[[], bool], Callable[[], Any]]] = [
         ("cases", pipeline.cases_done, pipeline.make_cases),

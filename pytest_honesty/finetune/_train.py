@@ -51,7 +51,7 @@ from ..backends._local_files import (
 )
 from ._compose import compose_adapters
 from ._config import ConfigError, TrainConfig
-from ._curriculum import capped_indices, curriculum_of, stage_seed
+from ._curriculum import DIRECT, capped_indices, curriculum_of, stage_seed
 from ._pairs import PAIR_FILES, PAIRS_MANIFEST, data_hash
 
 __all__ = ["MANIFEST", "TrainError", "resolve_base", "train"]
@@ -453,7 +453,7 @@ def train(
         else:
             _write_final(layout.stage(trained[0]), out)
             composition = (
-                "direct: one stage on both stages' pairs" if curriculum_of(pairs_dir) == "direct"
+                "direct: one stage on both stages' pairs" if curriculum_of(pairs_dir) == DIRECT
                 else f"stage {trained[0]} only (the other stage had no pairs)"
             )
         if not config.keep_merged_base and layout.merged.parent.exists():
