@@ -29,13 +29,13 @@ from typing import Any
 import pytest
 
 from pytest_honesty._cli_run import add_arguments
-from pytest_honesty._session import _ACTIVE
 from pytest_honesty.backends._hf_runner import GenRequest, TransformersRunner
 from pytest_honesty.backends._local_model import (
     default_threads,
     embedded_model_dir,
     load_causal_lm,
 )
+from pytest_honesty.plugin import SESSION_KEY
 from pytest_honesty.types import Message, SamplingParams
 
 
@@ -53,8 +53,8 @@ class _Probe:
         self.settings: dict[str, Any] = {}
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self) -> None:
-        honesty = _ACTIVE[-1]
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        honesty = session.config.stash[SESSION_KEY]
         for result in honesty.runner.results.values():
             response = result.response
             if response is None:

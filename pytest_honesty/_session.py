@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Generator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,6 @@ class HonestySession:
         self._termination = GracefulTermination(self._stop_new_calls_soon)
         if not _is_xdist_worker(config) and not _is_xdist_controller(config):
             self._termination.install()
-        _ACTIVE.append(self)
 
     @property
     def judge(self) -> Judge:
@@ -326,6 +326,16 @@ class HonestySession:
     # -- per-test records --------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        # the session of the test being run (setup, call and teardown), for assert_honest:
+        # scoped to this test in this context, so nothing outlives the run that set it
+        token = _RUNNING.set(self)
+        try:
+            return (yield)
+        finally:
+            _RUNNING.reset(token)
+
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -346,8 +356,6 @@ class HonestySession:
             self.records.append(record)
 
     def close(self) -> None:
-        if self in _ACTIVE:
-            _ACTIVE.remove(self)
         self._termination.uninstall()
         try:
             self.loop.run(self.evaluation.aclose())
@@ -481,13 +489,17 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "dist", "no") != "no" and not _is_xdist_worker(config))
 
 
-_ACTIVE: list[HonestySession] = []
+#: the session whose test is running in this context (see pytest_runtest_protocol)
+_RUNNING: ContextVar[HonestySession | None] = ContextVar("pytest_honesty_running", default=None)
 
 
 def active_session() -> HonestySession:
-    """The session of the running pytest process, for the assertion helpers."""
-    if not _ACTIVE:
+    """The session of the test being run, for the assertion helpers."""
+    session = _RUNNING.get()
+    if session is None:
         raise RuntimeError(
-            "pytest-honesty is not active in this process; run pytest with --honesty-model SPEC"
+            "pytest-honesty is not active here: assert_honest/assert_h2 judge with the run "
+            "of the test calling them; call them inside a test of a pytest run with "
+            "--honesty-model SPEC"
         )
-    return _ACTIVE[-1]
+    return session

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ._session import HonestySession
 
 _SESSION = "pytest-honesty-session"
+#: the session of an active run, kept on its config (never in a module global, so
+#: several runs in one process, e.g. pytester's in-process runs, never see each other)
+SESSION_KEY = pytest.StashKey["HonestySession"]()
 _CATEGORIES = _options.CATEGORIES
 
 
@@ -61,18 +64,21 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = _options.build_config(config)
     from ._session import HonestySession
 
-    config.pluginmanager.register(HonestySession(config, settings), _SESSION)
+    session = HonestySession(config, settings)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, _SESSION)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    session = config.pluginmanager.get_plugin(_SESSION)
+    session = config.stash.get(SESSION_KEY, None)
     if session is not None:
+        del config.stash[SESSION_KEY]
         config.pluginmanager.unregister(session, _SESSION)
         session.close()
 
 
 def _session(config: pytest.Config) -> HonestySession | None:
-    return config.pluginmanager.get_plugin(_SESSION)
+    return config.stash.get(SESSION_KEY, None)
 
 
 @pytest.hookimpl(tryfirst=True)
