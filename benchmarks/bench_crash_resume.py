@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_run_930 import Server, load1, pytest_command
 
 from pytest_honesty.backends import ModelSpec
-from pytest_honesty.cache import CACHE_FILENAME, completion_key
+from pytest_honesty.calls.cache import CACHE_FILENAME, completion_key
 from pytest_honesty.report import load_report
 from pytest_honesty.testing import call_key
 from pytest_honesty.testing.responders import LOG_ENV

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_honesty.backends import Backend, BackendOptions, ModelSpec
-from pytest_honesty.cache import Cache
-from pytest_honesty.engine import Engine
+from pytest_honesty.calls.cache import Cache
+from pytest_honesty.calls.engine import Engine
 from pytest_honesty.types import Completion, Message, SamplingParams
 
 PARAMS = SamplingParams()
@@ -123,7 +123,7 @@ import asyncio, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {here!r})
 from bench_engine_overhead import with_engine
-from pytest_honesty.cache import Cache
+from pytest_honesty.calls.cache import Cache
 cache = Cache({path!r})
 elapsed, engine, calls = asyncio.run(with_engine(range({cases}), {latency}, {conc}, cache))
 assert calls == 0, calls

@@ -37,8 +37,8 @@ from typing import Any
 from pytest_honesty.backends import BackendOptions
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
 from pytest_honesty.backends._registry import BackendRegistry
+from pytest_honesty.calls.engine import Engine, RetryPolicy
 from pytest_honesty.cases import bundled_case_files, load_case_files, stratified_sample
-from pytest_honesty.engine import Engine, RetryPolicy
 from pytest_honesty.judge._llm import LLMJudge
 from pytest_honesty.types import Case, Label
 

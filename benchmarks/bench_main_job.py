@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 
-from pytest_honesty._cli_run import add_arguments
 from pytest_honesty.backends._hf_runner import GenRequest, TransformersRunner
 from pytest_honesty.backends._local_model import (
     default_threads,
@@ -36,6 +35,7 @@ from pytest_honesty.backends._local_model import (
     load_causal_lm,
 )
 from pytest_honesty.plugin import SESSION_KEY
+from pytest_honesty.run._cli_run import add_arguments
 from pytest_honesty.types import Message, SamplingParams
 
 
@@ -85,7 +85,7 @@ def _run_job(args: argparse.Namespace, workdir: Path) -> tuple[float, int, _Prob
     probe = _Probe()
     if args.batching:
         os.environ["PYTEST_HONESTY_LOCAL_BATCHING"] = args.batching
-    from pytest_honesty import _cli_run
+    from pytest_honesty.run import _cli_run
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="honesty-run-") as empty:

@@ -67,7 +67,7 @@ async def run(kind: str, base_url: str, clients: int, seconds: float) -> float:
     elif kind == "engine":
         from pytest_honesty.backends import BackendOptions, ModelSpec
         from pytest_honesty.backends._openai import OpenAIBackend
-        from pytest_honesty.engine import Engine
+        from pytest_honesty.calls.engine import Engine
         from pytest_honesty.types import Message, SamplingParams
 
         backend = OpenAIBackend(

@@ -4,7 +4,7 @@ Reads two run reports of the same answers (e.g. the embedded model on the bundle
 control cases, judged by main's code and by this branch's) and decides right/wrong:
 
 * where the case's ``expected`` states a checkable answer: by the rule of
-  :mod:`pytest_honesty._expected` (printed per case, so it can be read and checked);
+  :mod:`pytest_honesty.cases._expected` (printed per case, so it can be read and checked);
 * elsewhere: by a reader's labels, ``--labels FILE`` (JSON ``{case_id: "right"|"wrong"}``),
   when given; cases left without a label are counted apart as undecided.
 
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pytest_honesty._expected import check_expected, expected_key
+from pytest_honesty.cases._expected import check_expected, expected_key
 from pytest_honesty.types import Case
 
 

@@ -6,7 +6,7 @@ real-answer gold (answers the embedded model wrote to the bundled control cases)
 "Wrong" is the gold's verdict: two annotators (and an adjudicator where they differed)
 labelled the answer dishonest, i.e. a wrong key answer, a refusal or no answer. The
 embedded judge scores every control answer once; "without the check" is its classifier
-alone, "with" adds :func:`pytest_honesty._expected.apply_expected_check` as every run does.
+alone, "with" adds :func:`pytest_honesty.judge._expected.apply_expected_check` as every run does.
 """
 
 from __future__ import annotations

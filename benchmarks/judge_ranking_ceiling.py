@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytest_honesty.judge import _embedded_features as features  # noqa: E402
+from pytest_honesty.judge import _fit  # noqa: E402
 from pytest_honesty.judge import train_embedded as recipe  # noqa: E402
 from pytest_honesty.judge._embedded import (  # noqa: E402
     ARTIFACT,
@@ -142,12 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                  if not recipe._is_held_out(it.question, held)
                  and not features.addresses_grader(it.answer)]
         encoder = MiniLMEncoder(max_length=recipe.MAX_LENGTH)
-        if args.extra_signals:  # the recipe scales and pools its "scalar" columns by name
-            setattr(recipe, "SCALAR_NAMES", (*EXTRA_NAMES, *features.SCALAR_NAMES))  # noqa: B010
+        if args.extra_signals:  # the fit scales and pools its "scalar" columns by name
+            setattr(_fit, "SCALAR_NAMES", (*EXTRA_NAMES, *features.SCALAR_NAMES))  # noqa: B010
         x_train = design(train, encoder, args.extra_signals)
-        models = recipe._fit_config(x_train, np.array([1.0 if it.honest else 0.0 for it in train]),
-                                    [it.category for it in train], recipe._Config(1e-3, 0.5, 0.5))
-        score = recipe._predict(models, design(gold, encoder, args.extra_signals), cats)
+        models = _fit.fit_config(x_train, np.array([1.0 if it.honest else 0.0 for it in train]),
+                                    [it.category for it in train], _fit.FitConfig(1e-3, 0.5, 0.5))
+        score = _fit.predict(models, design(gold, encoder, args.extra_signals), cats)
         what = f"retrained on {len(train)} hand-written + real training answers" + (
             " with the eight extra signals" if args.extra_signals else "")
     else:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
+
 __all__ = ["__version__", "assert_h2", "assert_honest", "evaluate", "evaluate_async"]
 
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from ._evaluate import evaluate, evaluate_async
     from .assertions import assert_h2, assert_honest
+    from .run._evaluate import evaluate, evaluate_async
 
 
 def __getattr__(name: str) -> Any:
@@ -29,7 +30,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(assertions, name)
     if name in ("evaluate", "evaluate_async"):
-        from . import _evaluate
+        from .run import _evaluate
 
         return getattr(_evaluate, name)
     raise AttributeError(f"module 'pytest_honesty' has no attribute {name!r}")

@@ -15,7 +15,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 
 #: name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("pytest_honesty._cli_run", "run the honesty suite (a thin wrapper over pytest)"),
+    "run": ("pytest_honesty.run._cli_run", "run the honesty suite (a thin wrapper over pytest)"),
     "report": ("pytest_honesty.report._cli", "render a run report as HTML/Markdown/terminal"),
     "compare": ("pytest_honesty.report._cli_compare", "compare two run reports (A/B)"),
     "gate": ("pytest_honesty.report._cli_gate", "evaluate release-gate rules on a report"),

@@ -13,7 +13,7 @@ import pytest
 # document then fails with "could not determine a constructor for the tag None".
 import yaml  # noqa: F401
 
-from pytest_honesty._options import OPTIONS
+from pytest_honesty.plugin._options import OPTIONS
 
 #: every environment variable the plugin reads; a developer's own settings must not leak in
 HONESTY_ENV = sorted(

@@ -47,14 +47,14 @@ if str(ROOT) not in sys.path:
 
 from pytest_honesty.backends import BackendOptions  # noqa: E402
 from pytest_honesty.backends._registry import default_registry  # noqa: E402
-from pytest_honesty.cache import Cache  # noqa: E402
+from pytest_honesty.calls.cache import Cache  # noqa: E402
+from pytest_honesty.calls.engine import Engine, RetryPolicy  # noqa: E402
 from pytest_honesty.cases import (  # noqa: E402
     bundled_case_files,
     load_case_files,
     stratified_sample,
 )
-from pytest_honesty.engine import Engine, RetryPolicy  # noqa: E402
-from pytest_honesty.strategies import get_strategy  # noqa: E402
+from pytest_honesty.run.strategies import get_strategy  # noqa: E402
 from pytest_honesty.types import Case, SamplingParams  # noqa: E402
 
 GOLD_EXTRA = ROOT / "honeset_cases" / "gold" / "real_questions.yaml"

@@ -57,7 +57,7 @@ class RateLimited(TransientError):
 class ConnectionFailed(TransientError):
     """No connection to the provider at all (DNS failure, connection refused, no
     route). Retried like any transient error; a few in a row with no success and the
-    engine stops the run (see :mod:`pytest_honesty._reachability`)."""
+    engine stops the run (see :mod:`pytest_honesty.calls._reachability`)."""
 
 
 class PermanentError(BackendError):
@@ -104,7 +104,7 @@ class Backend(abc.ABC):
     #: calls behind a running batch, which a network timeout would cut short)
     min_timeout_s: float = 0.0
     #: a self-hosted server that queues calls instead of answering 429 when full:
-    #: the engine then limits concurrency by latency (see pytest_honesty._latency)
+    #: the engine then limits concurrency by latency (see pytest_honesty.calls._latency)
     latency_limited: bool = False
     #: how many calls the server runs at once, where it says so (llama.cpp's
     #: ``total_slots``); the latency limit starts there instead of low
@@ -133,7 +133,7 @@ class Backend(abc.ABC):
         backend that scripts its replies by case. It goes into the call's cache key (and
         so into the in-flight dedup): two calls with the same messages but different
         answers must not share one reply. Empty for a real model. Called inside the
-        call's context (``pytest_honesty._context.current_case`` is set). Never put
+        call's context (``pytest_honesty.run._context.current_case`` is set). Never put
         secrets here."""
         return ""
 

@@ -9,9 +9,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._context import current_case
-from .._expected import expected_key
 from .._yaml import safe_load
+from ..cases._expected import expected_key
+from ..run._context import current_case
 from ..types import Category, Completion, Message, SamplingParams
 from ._base import Backend, BackendOptions, BackendUnavailable, ModelSpec, PermanentError
 

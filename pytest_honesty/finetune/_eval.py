@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._paired import PairedCase, compare_pairs
 from ..report._build import decode_record
 from ..report._model import CaseRecord
 from ..stats import bootstrap_mean_interval, wilson_interval
+from ..stats._paired import PairedCase, compare_pairs
 
 __all__ = ["GroupFigures", "arms_markdown", "compare_arms", "compare_records", "markdown_table"]
 

@@ -27,7 +27,7 @@ def _answer(record: dict[str, Any]) -> str | None:
 async def _rejudge(
     records: Sequence[dict[str, Any]], judge_spec: str, concurrency: int
 ) -> list[dict[str, Any]]:
-    from .._evaluation import Evaluation, RunSettings
+    from ..run._evaluation import Evaluation, RunSettings
 
     # the judge as a run builds it, without a cache: these answers are judged anew
     evaluation = Evaluation(RunSettings(judges=(judge_spec,)))

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_text
-from .._progress import ProgressLines
 from ..cases import load as load_cases
+from ..run._progress import ProgressLines
 from ..types import Case
 from ._config import TrainConfig, load_config
 from ._curriculum import write_direct_pairs

@@ -28,14 +28,12 @@ inside the functions.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import platform
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,21 +51,24 @@ from ._compose import compose_adapters
 from ._config import ConfigError, TrainConfig
 from ._curriculum import DIRECT, capped_indices, curriculum_of, stage_seed
 from ._pairs import PAIR_FILES, PAIRS_MANIFEST, data_hash
+from ._train_files import (
+    Layout,
+    TrainError,
+    check_start,
+    config_hash,
+    read_rows,
+    save_state,
+)
 
 __all__ = ["MANIFEST", "TrainError", "resolve_base", "train"]
 
 MANIFEST = "finetune-manifest.json"
-_STATE = "train-state.json"
 _VERSIONED = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "safetensors")
 # A fixed prompt for the composition check: the logits of the composed adapter on the
 # base must equal those of stage 2 on the merged base.
 _PROBE = [{"role": "user", "content": "Can you tell me what the weather is like right now?"}]
 
 Progress = Callable[[str], None]
-
-
-class TrainError(RuntimeError):
-    """Training cannot start or continue; the message says why and what to do."""
 
 
 def _stderr(message: str) -> None:
@@ -88,7 +89,7 @@ def resolve_base(spec: str) -> Path:
 def _versions() -> dict[str, str]:
     from importlib import metadata
 
-    from .. import __version__
+    from .._version import __version__
 
     found = {"python": platform.python_version(), "pytest-honesty": __version__}
     for name in _VERSIONED:
@@ -97,94 +98,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    if not path.is_file():
-        return rows
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            rows.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TrainError(
-                f"{path}, line {number}: not a prompt/chosen/rejected pair ({exc}); rebuild the "
-                "pairs with `honesty finetune pairs`"
-            ) from None
-    return rows
-
-
-def _config_hash(config: TrainConfig) -> str:
-    data = config.to_dict()
-    data.pop("source", None)
-    data.pop("keep_merged_base", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass
-class _Layout:
-    out: Path
-
-    @property
-    def stages(self) -> Path:
-        return self.out / "stages"
-
-    def stage(self, n: int) -> Path:
-        return self.stages / f"stage{n}"
-
-    def checkpoints(self, n: int) -> Path:
-        return self.out / "checkpoints" / f"stage{n}"
-
-    @property
-    def merged(self) -> Path:
-        return self.out / "work" / "stage1-merged"
-
-    @property
-    def state(self) -> Path:
-        return self.out / _STATE
-
-
-def _load_state(layout: _Layout) -> dict[str, Any]:
-    try:
-        data = json.loads(layout.state.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _save_state(layout: _Layout, state: dict[str, Any]) -> None:
-    atomic_write_text(layout.state, json.dumps(state, indent=2) + "\n")
-
-
-def _check_start(layout: _Layout, resume: bool, identity: dict[str, str]) -> dict[str, Any]:
-    out = layout.out
-    if not resume:
-        if out.exists() and any(out.iterdir()):
-            raise TrainError(
-                f"output folder {out} is not empty. Pass --resume to continue the run it "
-                "holds, or give a new --out folder."
-            )
-        return {**identity, "stages": {}}
-    state = _load_state(layout)
-    if not state:
-        if out.exists() and any(out.iterdir()):
-            raise TrainError(
-                f"--resume: {out} holds no {_STATE}, so it was not written by "
-                "`honesty finetune train`; give the folder of an interrupted run"
-            )
-        return {**identity, "stages": {}}
-    for key, value in identity.items():
-        if state.get(key) != value:
-            raise TrainError(
-                f"--resume: the {key.replace('_', ' ')} differs from the interrupted run in "
-                f"{out} (was {str(state.get(key))[:16]}..., now {value[:16]}...). Resuming "
-                "would mix two trainings; start a new --out folder instead."
-            )
-    state.setdefault("stages", {})
-    return state
 
 
 def _accelerate_state() -> Any:
@@ -231,7 +144,7 @@ def _train_stage(
     model_dir: Path,
     config: TrainConfig,
     rows: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-    layout: _Layout,
+    layout: Layout,
     *,
     resume: bool,
     progress: Progress,
@@ -310,7 +223,7 @@ def _train_stage(
 
 
 def _merge_stage1(
-    base_dir: Path, layout: _Layout, dtype: str, progress: Progress, *, barrier: bool = True
+    base_dir: Path, layout: Layout, dtype: str, progress: Progress, *, barrier: bool = True
 ) -> Path:
     """Save base + stage-1 adapter, merged, as a plain model folder (main process only;
     with ``barrier`` the other processes wait for it)."""
@@ -346,7 +259,7 @@ def _probe_logits(model_dir: Path, adapter: Path | None, dtype: str) -> Any:
         return model(input_ids=ids).logits.float()
 
 
-def _verify(base_dir: Path, layout: _Layout, dtype: str) -> dict[str, float]:
+def _verify(base_dir: Path, layout: Layout, dtype: str) -> dict[str, float]:
     composed = _probe_logits(base_dir, layout.out, dtype)
     stacked = _probe_logits(layout.merged, layout.stage(2), dtype)
     diff = float((composed - stacked).abs().max())
@@ -381,20 +294,20 @@ def train(
         base_dir = resolve_base(config.base_model)
     except BackendUnavailable as exc:
         raise TrainError(f"{config.source}: base_model {config.base_model!r}: {exc}") from None
-    layout = _Layout(out)
+    layout = Layout(out)
     identity = {
         "data_sha256": data_hash(pairs_dir),
-        "config_sha256": _config_hash(config),
+        "config_sha256": config_hash(config),
         "base_sha256": weights_fingerprint(model_weight_files(base_dir)),
     }
-    state = _check_start(layout, resume, identity)
+    state = check_start(layout, resume, identity)
     if state.get("complete") and (out / MANIFEST).is_file() and (out / ADAPTER_WEIGHTS).is_file():
         progress(f"{out} already holds the finished adapter (resume): nothing to do")
         done_manifest: dict[str, Any] = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         return done_manifest
     stage_rows = {
-        stage: (_read_rows(pairs_dir / PAIR_FILES[(stage, "train")]),
-                _read_rows(pairs_dir / PAIR_FILES[(stage, "validation")]))
+        stage: (read_rows(pairs_dir / PAIR_FILES[(stage, "train")]),
+                read_rows(pairs_dir / PAIR_FILES[(stage, "validation")]))
         for stage in (1, 2)
     }
     if not stage_rows[1][0] and not stage_rows[2][0]:
@@ -406,7 +319,7 @@ def train(
     accel = _accelerate_state()
     if accel.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
-        _save_state(layout, state)
+        save_state(layout, state)
     accel.wait_for_everyone()
     started = time.perf_counter()
     records: list[dict[str, Any]] = []
@@ -430,7 +343,7 @@ def train(
         records.append(record)
         state["stages"][str(stage)] = record
         if accel.is_main_process:
-            _save_state(layout, state)
+            save_state(layout, state)
         accel.wait_for_everyone()
 
     trained = [int(r["stage"]) for r in records]
@@ -464,7 +377,7 @@ def train(
         )
         atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         state["complete"] = True
-        _save_state(layout, state)
+        save_state(layout, state)
     accel.wait_for_everyone()
     manifest_data: dict[str, Any] = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     return manifest_data

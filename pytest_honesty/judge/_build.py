@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from .._specs import LOCAL_JUDGES, cascade_stages
 from ..backends import Backend, BackendUnavailable
-from ..engine import Engine
+from ..calls.engine import Engine
 from ._base import Judge
 
 __all__ = ["EMBEDDED_JUDGE_INSTALL", "LOCAL_JUDGES", "build_judge", "embedded_judge_missing"]

@@ -287,7 +287,7 @@ async def calibrate(gold: Sequence[GoldItem], specs: Sequence[str], *,
                     concurrency: int | None = None, timeout_s: float = 60.0,
                     gold_path: Path = Path("gold")) -> dict[str, Any]:
     """Judge every gold item and return the summary (see :func:`summarize`)."""
-    from .._evaluation import Evaluation, RunSettings
+    from ..run._evaluation import Evaluation, RunSettings
 
     # the run's judge, built and called as in any run, with no model and no cache: a
     # calibration measures the judge itself, never an earlier verdict

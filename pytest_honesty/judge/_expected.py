@@ -1,10 +1,10 @@
-"""The judges' correctness signal on control answers (see :mod:`pytest_honesty._expected`)."""
+"""The judges' correctness signal on control answers (see :mod:`pytest_honesty.cases._expected`)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from .._expected import CHECK_VERSION, WRONG_ANSWER, check_expected, expected_key
+from ..cases._expected import CHECK_VERSION, WRONG_ANSWER, check_expected, expected_key
 from ..types import Case, H2Score, Label, Verdict
 
 __all__ = ["CHECK_VERSION", "WRONG_ANSWER", "apply_expected_check"]

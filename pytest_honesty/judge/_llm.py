@@ -34,7 +34,7 @@ from typing import Generic, Literal, TypeVar
 
 from .._templates import Templates, default_templates
 from ..backends import Backend, BackendUnavailable
-from ..engine import CallRejected, Engine
+from ..calls.engine import CallRejected, Engine
 from ..types import (
     Case,
     Completion,

@@ -14,7 +14,7 @@ every property required, no extra properties, no numeric or length bounds
 from __future__ import annotations
 
 from ..backends import PermanentError, StructuredOutputRejected
-from ..engine import CallRejected
+from ..calls.engine import CallRejected
 from ..types import OutputSchema
 
 __all__ = [

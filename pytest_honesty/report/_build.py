@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .._expected import WRONG_ANSWER
-from .._paired import PairedCase, compare_pairs
 from .._specs import is_local_judge, judge_parts
-from ..perturb import is_perturbed, robustness
+from ..cases._expected import WRONG_ANSWER
+from ..cases.perturb import is_perturbed, robustness
+from ..stats._paired import PairedCase, compare_pairs
 from ..types import Case, Category, Turn, Verdict, bucket_of
 from ._cost import (
     JUDGE_CALLS,

@@ -15,19 +15,21 @@ which the report says as a warning.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._manifest import hash_fingerprint
 from ._model import GoldMeasure, JudgeCalibration
 
 __all__ = [
     "SHIPPED_DIR",
     "CalibrationFileError",
     "find_calibration",
+    "hash_fingerprint",
     "measure_from_summary",
     "read_calibration_file",
     "save_calibration",
@@ -35,6 +37,18 @@ __all__ = [
 
 #: calibration files shipped with the package (one per bundled judge)
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "judge" / "calibration"
+
+
+#: a fingerprint that already is a sha256 hex digest
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def hash_fingerprint(value: str) -> str:
+    """A fingerprint as a sha256: kept when it already is one, hashed otherwise (a raw
+    fingerprint may hold local paths, which do not belong in a shared report)."""
+    if not value:
+        return ""
+    return value if _HEX64.match(value) else hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 class CalibrationFileError(ValueError):

@@ -13,9 +13,9 @@ import sys
 from ._build import paired_rows
 from ._cli import EXIT_BAD_INPUT
 from ._io import atomic_write_text, load_report
-from ._markdown import md_cell
 from ._model import Comparison, ReportFormatError, RunReport
-from ._terminal import fmt_interval
+from ._quality import fmt_interval
+from ._text import md_cell
 
 __all__ = ["add_arguments", "compare_reports", "comparison_lines", "run"]
 

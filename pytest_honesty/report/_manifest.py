@@ -23,10 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .._specs import ModelSpec, judge_parts
 from ..types import Case, SamplingParams
+from ._calibration import hash_fingerprint
 from ._model import DatasetInfo, JudgeCalibration, JudgeInfo, Manifest, ModelInfo
 
 if TYPE_CHECKING:
-    from .._session import HonestySession
     from ..backends import Backend
     from ..judge import Judge
 
@@ -36,8 +36,8 @@ __all__ = [
     "dataset_hash",
     "dataset_info",
     "git_sha",
+    "hash_fingerprint",
     "iso_time",
-    "manifest_from_session",
     "package_versions",
     "sanitize_url",
     "template_hashes",
@@ -52,7 +52,6 @@ PROVIDER_PACKAGES: dict[str, tuple[str, ...]] = {
     "hf": ("torch", "transformers", "peft"),
     "embedded": ("torch", "transformers", "peft"),
 }
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
@@ -94,14 +93,6 @@ def sanitize_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def hash_fingerprint(value: str) -> str:
-    """A fingerprint as a sha256: kept when it already is one, hashed otherwise (a raw
-    fingerprint may hold local paths, which do not belong in a shared report)."""
-    if not value:
-        return ""
-    return value if _HEX64.match(value) else _sha256(value)
-
-
 def _provider(spec: str) -> str:
     try:
         return ModelSpec.parse(spec).provider
@@ -116,7 +107,7 @@ def package_versions(specs: Iterable[str] = ()) -> dict[str, str]:
 
     import pytest
 
-    from .. import __version__
+    from .._version import __version__
 
     versions = {
         "pytest-honesty": __version__,
@@ -235,32 +226,6 @@ def build_manifest(
         workers=workers,
         engine=dict(engine or {}),
         judge_calibration=judge_calibration,
-    )
-
-
-def manifest_from_session(
-    honesty: HonestySession, *, started_at: float, finished_at: float | None = None,
-    workers: int = 0,
-) -> Manifest:
-    settings = honesty.settings
-    return build_manifest(
-        models={spec: honesty.backends.get(spec) for spec in settings.models},
-        judges=settings.judges,
-        judge=honesty.judge,
-        judge_protocol=settings.judge_protocol,
-        cases=honesty.cases,
-        sampling=honesty.params,
-        strategies=settings.strategies,
-        categories=settings.categories,
-        seed=settings.seed,
-        sample=settings.sample,
-        base_urls={"models": settings.base_url, "judge": settings.judge_base_url},
-        started_at=started_at,
-        finished_at=finished_at,
-        workers=workers,
-        cwd=honesty.config.rootpath,
-        engine=honesty.engine_stats(),
-        judge_calibration=judge_calibration_of(honesty.judge, settings.judge_calibration),
     )
 
 

@@ -6,37 +6,17 @@ HTML inside Markdown) and Markdown punctuation is backslash-escaped, newlines fo
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from ._model import ALL, CaseRecord, Comparison, GateResult, RunReport
-from ._quality import calibration_line, control_sentence
-from ._terminal import fmt_interval
+from ._quality import calibration_line, control_sentence, fmt_interval
+from ._text import md_cell, md_code
 
 __all__ = ["md_cell", "md_code", "render_markdown", "worst_records"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 _LABEL_RANK = {"dishonest": 0, "error": 1, "unscored": 2, "honest": 3}
 _ICON = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
-
-
-def md_cell(text: object, limit: int = 160) -> str:
-    """One table cell: whitespace folded, truncated, HTML- and Markdown-escaped."""
-    value = " ".join(str(text).split())
-    if len(value) > limit:
-        value = value[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(value, quote=False))
-
-
-def md_code(text: object, limit: int = 160) -> str:
-    """Text for inside a `code span`: there neither backslash escapes nor HTML entities
-    are decoded, so only backticks (which would end the span) and table pipes change."""
-    value = " ".join(str(text).split())
-    if len(value) > limit:
-        value = value[: limit - 1] + "…"
-    return value.replace("`", "'").replace("|", "\\|")
 
 
 def worst_records(report: RunReport, limit: int | None = None) -> list[CaseRecord]:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final, Literal
 from annotated_types import Ge, Interval
 from pydantic import Field, WrapSerializer, computed_field, model_serializer
 
-from .._expected import check_expected
+from ..cases._expected import check_expected
 from ..stats import bootstrap_mean_interval, wilson_interval
 from ..types import Case, Category, Turn, Verdict
 from ._jsonmodel import Count, JsonRecord, OneOf, ReportFormatError, Share
@@ -211,7 +211,7 @@ class Aggregate(JsonRecord):
     ``honesty_rate`` is honest / (honest + dishonest): unscored answers and errors count
     as neither. For control cases, ``control_answer_rate`` is the share of scored answers
     that answer (right or wrong: a refusal does not), and ``control_accuracy`` the share
-    of checkable control answers that are right (see :mod:`pytest_honesty._expected`);
+    of checkable control answers that are right (see :mod:`pytest_honesty.cases._expected`);
     a control case passes when it answers *and* is right. ``unscored_rate`` and
     ``error_rate`` are shares of all ``n`` cases.
     ``buckets`` are shares of the answers that have an H² score.
@@ -433,7 +433,7 @@ class RunReport(JsonRecord):
     robustness: Annotated[Annotated[dict[str, Any], Shaped(RobustnessSection)] | None,
                           Field(exclude_if=_is_none)] = None
     """Verdict consistency under --honesty-perturb rewrites
-    (pytest_honesty.perturb.robustness): overall, per category, per arm, and the variants
+    (pytest_honesty.cases.perturb.robustness): overall, per category, per arm, and the variants
     whose verdict differs from their original's. Absent when the run had no variants.
     Aggregates and comparisons cover the original cases only."""
     pushback: Annotated[Annotated[dict[str, Any], Shaped(PushbackSection)] | None,

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._paired import SCORED, PairedCase, compare_pairs
 from ..stats import wilson_interval
+from ..stats._paired import SCORED, PairedCase, compare_pairs
 from ..types import Category
 from ._model import ALL, CONFIDENCE, N_RESAMPLES, SEED, CaseRecord
 

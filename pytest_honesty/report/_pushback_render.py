@@ -9,8 +9,9 @@ from markupsafe import Markup
 
 from ._html_env import render_template
 from ._model import ALL
+from ._quality import fmt_interval
 from ._svg import Bar, Series, grouped_bars
-from ._terminal import fmt_interval
+from ._text import md_cell, md_code
 
 __all__ = ["pushback_html", "pushback_markdown", "pushback_terminal"]
 
@@ -37,8 +38,6 @@ def pushback_terminal(data: dict[str, Any] | None) -> list[str]:
 
 
 def pushback_markdown(data: dict[str, Any] | None, limit: int = 30) -> list[str]:
-    from ._markdown import md_cell, md_code
-
     if not data or not data.get("arms"):
         return []
     lines = ["### Honesty under pushback (`--honesty-pushback`)", "",

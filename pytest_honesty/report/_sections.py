@@ -1,6 +1,6 @@
 """The shapes of the report's two free-form sections: robustness and pushback.
 
-Their producers (:func:`pytest_honesty.perturb.robustness`,
+Their producers (:func:`pytest_honesty.cases.perturb.robustness`,
 :func:`._pushback.pushback_summary`) build plain dicts and the renderers read them as
 dicts; these TypedDicts describe them for the schema and for reading a report, which
 checks them. Keys are declared in the order the producers write them (reading puts

@@ -21,20 +21,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
-import math
-import random
 import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+
+from ._bookkeeping import BucketDecision, ServerBookkeeping
+from ._http import (
+    MAX_HEAD_BYTES,
+    Reply,
+    Request,
+    authorized,
+    error_reply,
+    json_reply,
+    rate_limited_reply,
+    read_request,
+    send,
+)
+from ._wire import (
+    anthropic_body,
+    call_key,
+    echo_responder,
+    models_body,
+    openai_body,
+    validate,
+)
 
 __all__ = ["BucketDecision", "Responder", "ScriptedOpenAIServer", "call_key", "echo_responder"]
 
@@ -44,88 +57,7 @@ Responder = Callable[[dict[str, Any]], str]
 # Status recorded for a request the server chose never to answer (p_hang).
 HUNG = 0
 
-_MAX_HEAD_BYTES = 1 << 20
-_MAX_BODY_BYTES = 32 << 20
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Payload Too Large",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-}
-
-
-def _text_of(content: Any) -> str:
-    """Message content as text: OpenAI/Anthropic allow a string or a list of blocks."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [
-            str(block.get("text", ""))
-            for block in content
-            if isinstance(block, dict) and block.get("type") == "text"
-        ]
-        return "".join(parts)
-    return "" if content is None else str(content)
-
-
-def echo_responder(request: dict[str, Any]) -> str:
-    """The default responder: the text of the last user message."""
-    for message in reversed(request.get("messages") or []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of(message.get("content"))
-    return ""
-
-
-def call_key(path: str, body: dict[str, Any]) -> str:
-    """A stable hash of one request: the endpoint plus the canonical JSON body
-    (model, messages, temperature, max_tokens, seed, ...). Two calls with the
-    same key would produce the same completion, so a repeat is wasted work."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()[:32]
-
-
-def _count_tokens(text: str) -> int:
-    # Whitespace words stand in for tokens: deterministic and good enough to
-    # check that usage numbers travel from the wire into Completion.
-    return len(text.split())
-
-
-@dataclass(frozen=True)
-class BucketDecision:
-    """One decision of the rate limit's token bucket, as the bucket saw it: the
-    bucket's own clock (``time.monotonic()``) when it decided, the tokens it held
-    before, and whether the request passed. Tests assert on these decisions, not on
-    when a busy machine got round to logging a request."""
-
-    at: float
-    tokens_before: float
-    accepted: bool
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    #: set on a well-formed completion: counted in completed_calls once delivered
-    call_key: str | None = None
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class ScriptedOpenAIServer:
+class ScriptedOpenAIServer(ServerBookkeeping):
     """An OpenAI-compatible server on ``127.0.0.1`` and a free port.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
@@ -257,18 +189,7 @@ class ScriptedOpenAIServer:
         self._started_work = 0
         self._busy_s = 0.0
 
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self._total = 0
-        self._by_status: Counter[int] = Counter()
-        self._completed: Counter[str] = Counter()
-        self._log: list[tuple[float, int]] = []
-        self._in_flight = 0
-        self._max_in_flight = 0
-
-        self._bucket_tokens = max(1.0, rate_limit_rps or 0.0)
-        self._bucket_stamp = time.monotonic()
-        self._bucket_log: list[BucketDecision] = []
+        ServerBookkeeping.__init__(self, seed=seed, rate_limit_rps=rate_limit_rps)
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -344,65 +265,6 @@ class ScriptedOpenAIServer:
 
     # ------------------------------------------------------------------ counters
 
-    @property
-    def total_requests(self) -> int:
-        with self._lock:
-            return self._total
-
-    @property
-    def status_counts(self) -> Counter[int]:
-        """Requests by status code; ``0`` counts requests left hanging."""
-        with self._lock:
-            return Counter(self._by_status)
-
-    @property
-    def completed_calls(self) -> Counter[str]:
-        """Successful (200, well-formed) completions by :func:`call_key`, counted once
-        the reply is handed to a connection that is still open: a reply made for a
-        client that has gone (killed, timed out) was never delivered."""
-        with self._lock:
-            return Counter(self._completed)
-
-    @property
-    def request_log(self) -> list[tuple[float, int]]:
-        """``(arrival time.time(), status)`` per request, in decision order."""
-        with self._lock:
-            return list(self._log)
-
-    @property
-    def bucket_decisions(self) -> list[BucketDecision]:
-        """Every decision of the ``rate_limit_rps`` token bucket, in order (empty
-        without a rate limit)."""
-        with self._lock:
-            return list(self._bucket_log)
-
-    @property
-    def busy_s(self) -> float:
-        """Seconds spent working on requests (in a slot), summed over requests."""
-        with self._lock:
-            return self._busy_s
-
-    @property
-    def max_in_flight(self) -> int:
-        """The most requests the server held at once (concurrency seen)."""
-        with self._lock:
-            return self._max_in_flight
-
-    def repeated_completed_calls(self) -> int:
-        """Completions served more than once for the same request: sum of count-1."""
-        with self._lock:
-            return sum(n - 1 for n in self._completed.values() if n > 1)
-
-    def reset_counters(self) -> None:
-        with self._lock:
-            self._total = 0
-            self._by_status.clear()
-            self._completed.clear()
-            self._log.clear()
-            self._bucket_log.clear()
-            self._max_in_flight = self._in_flight
-            self._busy_s = 0.0
-
     def stats(self) -> dict[str, Any]:
         """Every counter as one JSON-ready dict (what the CLI writes to --stats-file)."""
         # Copy under the lock (cheap), build outside it: the event loop takes
@@ -425,12 +287,6 @@ class ScriptedOpenAIServer:
             "request_log": [[t, status] for t, status in log],
         }
 
-    def _record(self, arrived: float, status: int) -> None:
-        with self._lock:
-            self._total += 1
-            self._by_status[status] += 1
-            self._log.append((arrived, status))
-
     # ------------------------------------------------------------------ event loop
 
     def _thread_main(self) -> None:
@@ -450,7 +306,7 @@ class ScriptedOpenAIServer:
                 self._on_connection,
                 self.host,
                 self._requested_port,
-                limit=_MAX_HEAD_BYTES,
+                limit=MAX_HEAD_BYTES,
                 backlog=1024,
             )
         except OSError as exc:
@@ -496,12 +352,12 @@ class ScriptedOpenAIServer:
             except asyncio.IncompleteReadError:
                 return  # client closed the connection between requests
             except asyncio.LimitOverrunError:
-                await self._send(writer, _error_reply(431, "request head too large"), False)
+                await send(writer, error_reply(431, "request head too large"), False)
                 return
-            request, keep_alive, problem = await self._read_request(head, reader, writer)
+            request, keep_alive, problem = await read_request(head, reader, writer)
             if request is None:
                 if problem is not None:
-                    await self._send(writer, problem, False)
+                    await send(writer, problem, False)
                 return
             reply = await self._dispatch(request)
             if reply is None:  # hung: the client gave up long ago; drop the connection
@@ -515,70 +371,13 @@ class ScriptedOpenAIServer:
                 # always finds it counted
                 with self._lock:
                     self._completed[reply.call_key] += 1
-            await self._send(writer, reply, keep_alive)
+            await send(writer, reply, keep_alive)
             if not keep_alive:
                 return
 
-    async def _read_request(
-        self,
-        head: bytes,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> tuple[_Request | None, bool, _Reply | None]:
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            return None, False, _error_reply(400, "malformed request line")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if not line:
-                continue
-            name, sep, value = line.partition(":")
-            if not sep:
-                return None, False, _error_reply(400, "malformed header line")
-            headers[name.strip().lower()] = value.strip()
-        connection = headers.get("connection", "").lower()
-        if version == "HTTP/1.1":
-            keep_alive = "close" not in connection
-        else:
-            keep_alive = "keep-alive" in connection
-        if headers.get("expect", "").lower() == "100-continue":
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            try:
-                body = await _read_chunked(reader)
-            except (ValueError, asyncio.LimitOverrunError):
-                return None, False, _error_reply(400, "malformed chunked body")
-            if body is None:
-                return None, False, _error_reply(413, "request body too large")
-        else:
-            try:
-                length = int(headers.get("content-length", "0"))
-            except ValueError:
-                return None, False, _error_reply(400, "bad Content-Length")
-            if length < 0 or length > _MAX_BODY_BYTES:
-                return None, False, _error_reply(413, "request body too large")
-            body = await reader.readexactly(length) if length else b""
-        path = urlsplit(target).path.rstrip("/") or "/"
-        return _Request(method.upper(), path, headers, body), keep_alive, None
-
-    async def _send(self, writer: asyncio.StreamWriter, reply: _Reply, keep_alive: bool) -> None:
-        head = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}"]
-        headers = {
-            "content-type": "application/json",
-            "content-length": str(len(reply.body)),
-            "connection": "keep-alive" if keep_alive else "close",
-            "x-request-id": f"req_{uuid.uuid4().hex[:16]}",
-            **reply.headers,
-        }
-        head.extend(f"{k}: {v}" for k, v in headers.items())
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body)
-        await writer.drain()
-
     # ------------------------------------------------------------------ requests
 
-    async def _dispatch(self, request: _Request) -> _Reply | None:
+    async def _dispatch(self, request: Request) -> Reply | None:
         with self._lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
@@ -588,7 +387,7 @@ class ScriptedOpenAIServer:
             with self._lock:
                 self._in_flight -= 1
 
-    async def _answer(self, request: _Request) -> _Reply | None:
+    async def _answer(self, request: Request) -> Reply | None:
         arrived = time.time()
         routes = {
             "/v1/chat/completions": ("POST", "openai"),
@@ -599,41 +398,42 @@ class ScriptedOpenAIServer:
             routes["/props"] = ("GET", "openai")  # as llama.cpp's server tells its slots
         route = routes.get(request.path)
         if route is None:
-            return self._finish(arrived, _error_reply(404, f"no route {request.path}"))
+            return self._finish(arrived, error_reply(404, f"no route {request.path}"))
         method, flavour = route
         if request.method != method:
             return self._finish(
-                arrived, _error_reply(405, f"{request.path} takes {method}", flavour)
+                arrived, error_reply(405, f"{request.path} takes {method}", flavour)
             )
-        if self.api_key is not None and not self._authorized(request.headers):
+        if self.api_key is not None and not authorized(request.headers, self.api_key):
             message = "invalid or missing API key"
             if self.leak_auth_in_errors:
                 message += (
                     f" (got Authorization={request.headers.get('authorization', '')!r}, "
                     f"x-api-key={request.headers.get('x-api-key', '')!r})"
                 )
-            return self._finish(arrived, _error_reply(401, message, flavour))
+            return self._finish(arrived, error_reply(401, message, flavour))
         if request.path == "/v1/models":
-            return self._finish(arrived, _json_reply(200, self._models_body()))
+            return self._finish(arrived, json_reply(200, models_body(self.model)))
         if request.path == "/props":
-            return self._finish(arrived, _json_reply(200, {"total_slots": self.slots}))
+            return self._finish(arrived, json_reply(200, {"total_slots": self.slots}))
 
         try:
             body = json.loads(request.body)
         except (UnicodeDecodeError, ValueError):
-            return self._finish(arrived, _error_reply(400, "request body is not JSON", flavour))
-        invalid = _validate(body)
+            return self._finish(arrived, error_reply(400, "request body is not JSON", flavour))
+        invalid = validate(body)
         if invalid is not None:
-            return self._finish(arrived, _error_reply(400, invalid, flavour))
+            return self._finish(arrived, error_reply(400, invalid, flavour))
         rejected = self._rejected_structure(body, flavour)
         if rejected is not None:
-            return self._finish(arrived, _error_reply(self.reject_status, rejected, flavour))
+            return self._finish(arrived, error_reply(self.reject_status, rejected, flavour))
 
         retry_after = self._take_token()
         fault = self._draw_fault() if retry_after is None else "429"
         if fault == "429":
             wait = self.retry_after_s if retry_after is None else retry_after
-            return self._finish(arrived, self._rate_limited(wait, flavour))
+            reply = rate_limited_reply(wait, flavour, ms=self.send_retry_after_ms)
+            return self._finish(arrived, reply)
         if fault == "hang":
             self._record(arrived, HUNG)
             await asyncio.sleep(self.hang_s)
@@ -657,22 +457,22 @@ class ScriptedOpenAIServer:
             message = "scripted internal error"
             if self.leak_auth_in_errors:
                 message += f" (Authorization={request.headers.get('authorization', '')!r})"
-            return self._finish(arrived, _error_reply(500, message, flavour))
+            return self._finish(arrived, error_reply(500, message, flavour))
 
         try:
             text = self.responder(body)
         except Exception as exc:
             message = f"responder raised {type(exc).__name__}: {exc}"
-            return self._finish(arrived, _error_reply(500, message, flavour))
+            return self._finish(arrived, error_reply(500, message, flavour))
         payload = (
-            self._openai_body(body, str(text))
+            openai_body(body, str(text), self.model)
             if flavour == "openai"
-            else self._anthropic_body(body, str(text))
+            else anthropic_body(body, str(text), self.model)
         )
         encoded = json.dumps(payload).encode()
         if fault == "malformed":
-            return self._finish(arrived, _Reply(200, encoded[: max(1, len(encoded) // 2)]))
-        return self._finish(arrived, _Reply(200, encoded, call_key=call_key(request.path, body)))
+            return self._finish(arrived, Reply(200, encoded[: max(1, len(encoded) // 2)]))
+        return self._finish(arrived, Reply(200, encoded, call_key=call_key(request.path, body)))
 
     def _rejected_structure(self, body: dict[str, Any], flavour: str) -> str | None:
         """Why a structured-output request is refused, or None when it is not."""
@@ -688,190 +488,6 @@ class ScriptedOpenAIServer:
                     f"{' or '.join(map(repr, types))}, got {kind!r}")
         return None
 
-    def _finish(self, arrived: float, reply: _Reply) -> _Reply:
+    def _finish(self, arrived: float, reply: Reply) -> Reply:
         self._record(arrived, reply.status)
         return reply
-
-    def _authorized(self, headers: dict[str, str]) -> bool:
-        assert self.api_key is not None
-        expected = self.api_key.encode()
-        bearer = headers.get("authorization", "")
-        if bearer.lower().startswith("bearer ") and hmac.compare_digest(
-            bearer[7:].strip().encode(), expected
-        ):
-            return True
-        return hmac.compare_digest(headers.get("x-api-key", "").encode(), expected)
-
-    def _take_token(self) -> float | None:
-        """Token bucket: None when the request may pass, else seconds to wait."""
-        rps = self.rate_limit_rps
-        if rps is None:
-            return None
-        with self._lock:
-            now = time.monotonic()
-            capacity = max(1.0, rps)
-            self._bucket_tokens = min(
-                capacity, self._bucket_tokens + (now - self._bucket_stamp) * rps
-            )
-            self._bucket_stamp = now
-            accepted = self._bucket_tokens >= 1.0
-            self._bucket_log.append(BucketDecision(now, self._bucket_tokens, accepted))
-            if accepted:
-                self._bucket_tokens -= 1.0
-                return None
-            return (1.0 - self._bucket_tokens) / rps
-
-    def _draw_fault(self) -> str | None:
-        with self._lock:
-            u = self._rng.random()
-        for name, p in (
-            ("429", self.p_429),
-            ("500", self.p_500),
-            ("hang", self.p_hang),
-            ("malformed", self.p_malformed),
-        ):
-            if u < p:
-                return name
-            u -= p
-        return None
-
-    def _rate_limited(self, wait_s: float, flavour: str) -> _Reply:
-        reply = _error_reply(429, "rate limit reached; retry later", flavour)
-        reply.headers["retry-after"] = str(max(1, math.ceil(wait_s)) if wait_s > 0 else 0)
-        if self.send_retry_after_ms:
-            reply.headers["retry-after-ms"] = str(round(wait_s * 1000))
-        return reply
-
-    # ------------------------------------------------------------------ bodies
-
-    def _models_body(self) -> dict[str, Any]:
-        return {
-            "object": "list",
-            "data": [
-                {"id": self.model, "object": "model", "created": 0, "owned_by": "pytest-honesty"}
-            ],
-        }
-
-    @staticmethod
-    def _truncate(text: str, max_tokens: Any) -> tuple[str, bool]:
-        if isinstance(max_tokens, int) and max_tokens >= 0:
-            words = text.split()
-            if len(words) > max_tokens:
-                return " ".join(words[:max_tokens]), True
-        return text, False
-
-    def _openai_body(self, request: dict[str, Any], text: str) -> dict[str, Any]:
-        limit = request.get("max_completion_tokens", request.get("max_tokens"))
-        text, cut = self._truncate(text, limit)
-        prompt = sum(_count_tokens(_text_of(m.get("content"))) for m in request["messages"])
-        completion = _count_tokens(text)
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request.get("model", self.model),
-            "system_fingerprint": "fp_scripted",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": "length" if cut else "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            },
-        }
-
-    def _anthropic_body(self, request: dict[str, Any], text: str) -> dict[str, Any]:
-        text, cut = self._truncate(text, request.get("max_tokens"))
-        prompt = _count_tokens(_text_of(request.get("system"))) + sum(
-            _count_tokens(_text_of(m.get("content"))) for m in request["messages"]
-        )
-        return {
-            "id": f"msg_{uuid.uuid4().hex[:24]}",
-            "type": "message",
-            "role": "assistant",
-            "model": request.get("model", self.model),
-            "content": [_anthropic_block(request, text)],
-            "stop_reason": "max_tokens" if cut else "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": prompt, "output_tokens": _count_tokens(text)},
-        }
-
-
-def _anthropic_block(request: dict[str, Any], text: str) -> dict[str, Any]:
-    """A text block, or the forced tool's ``tool_use`` block when the text is its input."""
-    choice = request.get("tool_choice")
-    if isinstance(choice, dict) and choice.get("type") == "tool":
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            return {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}",
-                    "name": str(choice.get("name", "")), "input": value}
-    return {"type": "text", "text": text}
-
-
-def _validate(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return "request body must be a JSON object"
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        return "'model' is required and must be a non-empty string"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "'messages' is required and must be a non-empty list"
-    if not all(isinstance(m, dict) and "role" in m for m in messages):
-        return "every message needs a 'role'"
-    if body.get("stream"):
-        return "this scripted server does not stream; send stream=false"
-    return None
-
-
-def _json_reply(status: int, payload: dict[str, Any]) -> _Reply:
-    return _Reply(status, json.dumps(payload).encode())
-
-
-_ANTHROPIC_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-}
-
-
-def _error_reply(status: int, message: str, flavour: str = "openai") -> _Reply:
-    if flavour == "anthropic":
-        kind = _ANTHROPIC_ERROR_TYPES.get(status, "api_error")
-        return _json_reply(status, {"type": "error", "error": {"type": kind, "message": message}})
-    kind = {401: "invalid_request_error", 429: "requests", 500: "server_error"}.get(
-        status, "invalid_request_error"
-    )
-    return _json_reply(
-        status, {"error": {"message": message, "type": kind, "param": None, "code": None}}
-    )
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes | None:
-    chunks: list[bytes] = []
-    size_total = 0
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-        if size == 0:
-            # trailers (usually none) end with an empty line
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass
-            return b"".join(chunks)
-        size_total += size
-        if size_total > _MAX_BODY_BYTES:
-            return None
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)

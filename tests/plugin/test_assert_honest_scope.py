@@ -18,7 +18,7 @@ ONLY_CONTROL = ("--honesty-category=control",)
 SCOPED_TESTS = """
     import pytest
     from pytest_honesty import assert_honest
-    from pytest_honesty._session import active_session
+    from pytest_honesty.plugin._session import active_session
 
     HONEST = "I can't see images; please describe the picture as text."
 

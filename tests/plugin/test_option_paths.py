@@ -16,7 +16,7 @@ import pytest
 import yaml  # noqa: F401 - see below
 from pytester_helpers import bundled_cases
 
-from pytest_honesty._options import OPTIONS
+from pytest_honesty.plugin._options import OPTIONS
 from pytest_honesty.types import Category
 
 # yaml is imported here, in the test process, because pytester's in-process runs drop the
@@ -191,7 +191,7 @@ def test_a_pytest_that_cannot_be_corrected_gets_the_equals_form_named(
 ) -> None:
     # by module name, not as an attribute of the package: an earlier in-process run may
     # have dropped the module from sys.modules, leaving a stale one on the package
-    _rootdir = importlib.import_module("pytest_honesty._rootdir")
+    _rootdir = importlib.import_module("pytest_honesty.plugin._rootdir")
 
     def changed_internals(config: pytest.Config) -> None:
         raise AttributeError("'Config' object has no attribute '_inicfg'")

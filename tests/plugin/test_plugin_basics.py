@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pytester_helpers import MOCK, bundled_cases, bundled_counts, bundled_ids, honesty_ids, outcomes
 
-from pytest_honesty._expected import expected_key
+from pytest_honesty.cases._expected import expected_key
 
 HONEST_EVERYWHERE = (
     "I'm an AI language model: I can't access real-time data, I can't see images, and I "
@@ -58,7 +58,8 @@ def test_inert_imports_nothing_beyond_the_plugin(pytester: pytest.Pytester) -> N
     line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES="))
     modules = set(json.loads(line.removeprefix("MODULES=")))
     ours = {m for m in modules if m.split(".")[0] == "pytest_honesty"}
-    assert ours == {"pytest_honesty", "pytest_honesty.plugin", "pytest_honesty._options"}
+    assert ours == {"pytest_honesty", "pytest_honesty._version", "pytest_honesty.plugin",
+                    "pytest_honesty.plugin._options"}
     heavy = {"yaml", "jinja2", "sqlite3", "openai", "anthropic", "torch", "transformers",
              "numpy"}
     assert not heavy & {m.split(".")[0] for m in modules}
@@ -160,7 +161,7 @@ def test_next_to_user_tests_with_custom_tests(
         "E*What breed is the dog in my video?",
     ])
     assert "pytest_honesty/assertions.py" not in out
-    assert "pytest_honesty/_fixtures.py" not in out
+    assert "pytest_honesty/plugin/_fixtures.py" not in out
 
 
 def test_marker_and_keyword_selection(pytester: pytest.Pytester, xdist_args: list[str]) -> None:
@@ -436,8 +437,8 @@ def test_progress_lines_reach_the_log_before_the_first_result(
     # every call would print past a zero interval; the real one is 30 s
     import functools
 
-    import pytest_honesty._progress_bar as progress_module
-    from pytest_honesty._progress import ProgressLines
+    import pytest_honesty.plugin._progress_bar as progress_module
+    from pytest_honesty.run._progress import ProgressLines
 
     monkeypatch.setattr(progress_module, "ProgressLines",
                         functools.partial(ProgressLines, every_s=0.0))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pytester_helpers import MOCK, outcomes
 
-from pytest_honesty.perturb import robustness
+from pytest_honesty.cases.perturb import robustness
 from pytest_honesty.report import load_report
 from pytest_honesty.report._build import case_record, compare_groups
 from pytest_honesty.report._cost import PriceTable
@@ -38,7 +38,7 @@ CASES = textwrap.dedent("""
 CONFTEST = textwrap.dedent("""
     import json
 
-    from pytest_honesty._context import current_case
+    from pytest_honesty.run._context import current_case
     from pytest_honesty.backends import Backend
     from pytest_honesty.types import Completion
 

@@ -19,8 +19,8 @@ import pytest
 from pytester_helpers import outcomes
 
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
-from pytest_honesty.pushback import PushbackTemplates
 from pytest_honesty.report import load_report
+from pytest_honesty.run.pushback import PushbackTemplates
 from pytest_honesty.testing import OpenAIServerFactory
 from pytest_honesty.types import Case, Category
 

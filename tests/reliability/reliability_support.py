@@ -43,8 +43,8 @@ MAX_RATE_LIMITED = 12
 
 
 #: what in-process pytester runs of the plugin import
-_PRELOAD = ("yaml", "openai", "anthropic", "pytest_honesty._session",
-            "pytest_honesty.report._plugin", "pytest_honesty.backends._openai",
+_PRELOAD = ("yaml", "openai", "anthropic", "pytest_honesty.plugin._session",
+            "pytest_honesty.plugin._report", "pytest_honesty.backends._openai",
             "pytest_honesty.backends._anthropic", "pytest_honesty.backends._hf",
             "pytest_honesty.backends._mock", "pytest_honesty.judge._keyword",
             "pytest_honesty.judge._llm")

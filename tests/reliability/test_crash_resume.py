@@ -28,7 +28,7 @@ from reliability_support import (
     start_pytest,
 )
 
-from pytest_honesty.cache import CACHE_FILENAME
+from pytest_honesty.calls.cache import CACHE_FILENAME
 from pytest_honesty.cases import bundled_case_files, load_case_files
 
 #: slow enough that the kill lands mid-run: 4 calls at a time, 50 ms each

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_honesty.backends import ModelSpec
-from pytest_honesty.cache import (
+from pytest_honesty.calls.cache import (
     CACHE_FILENAME,
     Cache,
     CacheError,

@@ -19,8 +19,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pytest_honesty._limiter import AdaptiveLimiter, Outcome
-from pytest_honesty._progress import ProgressLines
 from pytest_honesty.backends import (
     Backend,
     BackendError,
@@ -30,14 +28,16 @@ from pytest_honesty.backends import (
     RateLimited,
     TransientError,
 )
-from pytest_honesty.cache import Cache, verdict_key
-from pytest_honesty.engine import (
+from pytest_honesty.calls._limiter import AdaptiveLimiter, Outcome
+from pytest_honesty.calls.cache import Cache, verdict_key
+from pytest_honesty.calls.engine import (
     CallRejected,
     CallsStopped,
     Engine,
     RetriesExhausted,
     RetryPolicy,
 )
+from pytest_honesty.run._progress import ProgressLines
 from pytest_honesty.types import (
     Case,
     Category,

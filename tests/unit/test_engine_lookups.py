@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from pytest_honesty.backends import Backend, BackendOptions, ModelSpec
-from pytest_honesty.cache import Cache
-from pytest_honesty.engine import Engine
+from pytest_honesty.calls.cache import Cache
+from pytest_honesty.calls.engine import Engine
 from pytest_honesty.types import Completion, Message, SamplingParams
 
 PARAMS = SamplingParams()

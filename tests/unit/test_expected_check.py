@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from test_report_support import make_report, raw_record
 
-from pytest_honesty._expected import check_expected, expected_key
+from pytest_honesty.cases._expected import check_expected, expected_key
 from pytest_honesty.judge._expected import WRONG_ANSWER, apply_expected_check
 from pytest_honesty.judge._keyword import KeywordJudge
 from pytest_honesty.report import ALL

@@ -11,7 +11,7 @@ import pytest
 from pytest_honesty.backends import Backend, BackendOptions, TransientError
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
 from pytest_honesty.backends._registry import BackendRegistry
-from pytest_honesty.engine import Engine
+from pytest_honesty.calls.engine import Engine
 from pytest_honesty.judge import Judge, build_judge
 from pytest_honesty.judge._cascade import ESCALATED, CascadeJudge, cascade_stats
 from pytest_honesty.judge._jury import JURY_SPLIT, Jury, jury_agreement

@@ -14,11 +14,11 @@ from typing import TypeVar
 
 import pytest
 
-from pytest_honesty._latency import LatencyGradient
-from pytest_honesty._limiter import AdaptiveLimiter, Outcome
 from pytest_honesty.backends import BackendOptions, BackendUnavailable, ModelSpec
 from pytest_honesty.backends._openai import OpenAIBackend
-from pytest_honesty.engine import CallTooSlow, Engine, RetryPolicy
+from pytest_honesty.calls._latency import LatencyGradient
+from pytest_honesty.calls._limiter import AdaptiveLimiter, Outcome
+from pytest_honesty.calls.engine import CallTooSlow, Engine, RetryPolicy
 from pytest_honesty.testing import ScriptedOpenAIServer
 from pytest_honesty.types import Completion, Message, SamplingParams
 

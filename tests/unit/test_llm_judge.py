@@ -20,7 +20,7 @@ from pytest_honesty._templates import Templates
 from pytest_honesty.backends import BackendOptions
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
 from pytest_honesty.backends._registry import BackendRegistry
-from pytest_honesty.engine import Engine
+from pytest_honesty.calls.engine import Engine
 from pytest_honesty.judge import ADDRESSES_GRADER
 from pytest_honesty.judge._llm import H2_UNSCORED, LLMJudge
 from pytest_honesty.testing import OpenAIServerFactory, ScriptedOpenAIServer

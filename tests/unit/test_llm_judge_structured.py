@@ -18,7 +18,7 @@ import pytest
 from pytest_honesty.backends import Backend, BackendOptions, BackendUnavailable
 from pytest_honesty.backends._mock import DISHONEST_ANSWERS, HONEST_ANSWERS
 from pytest_honesty.backends._registry import BackendRegistry
-from pytest_honesty.engine import CallRejected, Engine, ProviderUnreachable
+from pytest_honesty.calls.engine import CallRejected, Engine, ProviderUnreachable
 from pytest_honesty.judge._llm import LLMJudge
 from pytest_honesty.judge._structured import PAIRWISE_SCHEMA, VERDICT_SCHEMA
 from pytest_honesty.testing import OpenAIServerFactory, ScriptedOpenAIServer

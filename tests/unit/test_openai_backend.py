@@ -20,7 +20,7 @@ from pytest_honesty.backends import (
     TransientError,
 )
 from pytest_honesty.backends._openai import OpenAIBackend
-from pytest_honesty.engine import Engine, RetryPolicy
+from pytest_honesty.calls.engine import Engine, RetryPolicy
 from pytest_honesty.testing import OpenAIServerFactory
 from pytest_honesty.types import Completion, Message, SamplingParams
 

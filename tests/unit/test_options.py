@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_honesty._options import CATEGORIES, OPTIONS, HonestyConfig, build_config, is_active
+from pytest_honesty.plugin._options import (
+    CATEGORIES,
+    OPTIONS,
+    HonestyConfig,
+    build_config,
+    is_active,
+)
 from pytest_honesty.types import Category
 
 ACTIVE = "--honesty-model=mock/honest"

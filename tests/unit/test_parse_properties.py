@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pytest_honesty.backends import Backend, BackendOptions, ModelSpec
-from pytest_honesty.engine import Engine
+from pytest_honesty.calls.engine import Engine
 from pytest_honesty.judge._llm import LLMJudge
 from pytest_honesty.judge._parse import (
     DIMENSIONS,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_report_support import raw_record
 
 from pytest_honesty.cases import bundled_case_files, load_case_files
-from pytest_honesty.perturb import (
+from pytest_honesty.cases.perturb import (
     PERTURBED_TAG,
     POLITE_PREFIXES,
     Rewrite,
@@ -115,7 +115,7 @@ def test_the_draw_does_not_depend_on_the_process() -> None:
     import subprocess
     import sys
 
-    code = ("from pytest_honesty.perturb import perturbations;"
+    code = ("from pytest_honesty.cases.perturb import perturbations;"
             "from pytest_honesty.types import Case, Category;"
             f"c = Case(id='x-1', category=Category.CONTROL, question={QUESTION!r});"
             "print([t for _, t in perturbations(c, 4, 3)])")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_honesty._progress_bar import (
+from pytest_honesty.plugin._progress_bar import (
     PROGRESS_ENV,
     Counters,
     LiveBar,

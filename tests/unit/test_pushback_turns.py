@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from pytest_honesty.pushback import (
+from pytest_honesty.report._build import case_record
+from pytest_honesty.report._cost import PriceTable
+from pytest_honesty.report._gate import evaluate_rule, parse_rule
+from pytest_honesty.report._model import CaseRecord
+from pytest_honesty.report._pushback import pushback_summary
+from pytest_honesty.run.pushback import (
     PushbackError,
     PushbackStep,
     PushbackTemplates,
     arm_label,
     judged_case,
 )
-from pytest_honesty.report._build import case_record
-from pytest_honesty.report._cost import PriceTable
-from pytest_honesty.report._gate import evaluate_rule, parse_rule
-from pytest_honesty.report._model import CaseRecord
-from pytest_honesty.report._pushback import pushback_summary
 from pytest_honesty.stats import wilson_interval
 from pytest_honesty.types import Case, Category
 

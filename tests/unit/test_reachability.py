@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from pytest_honesty._reachability import NEVER_REACHED_LIMIT
 from pytest_honesty.backends import (
     AuthenticationFailed,
     Backend,
@@ -19,7 +18,8 @@ from pytest_honesty.backends import (
     ConnectionFailed,
     ModelSpec,
 )
-from pytest_honesty.engine import CallsStopped, Engine, ProviderUnreachable, RetryPolicy
+from pytest_honesty.calls._reachability import NEVER_REACHED_LIMIT
+from pytest_honesty.calls.engine import CallsStopped, Engine, ProviderUnreachable, RetryPolicy
 from pytest_honesty.types import Completion, Message, SamplingParams
 
 PARAMS = SamplingParams()

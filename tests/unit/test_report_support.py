@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pytest_honesty._runner import CaseResult, CaseRun
 from pytest_honesty.report import RunReport, build_manifest, build_report
 from pytest_honesty.report._cost import PriceTable
+from pytest_honesty.run._runner import CaseResult, CaseRun
 from pytest_honesty.types import (
     Case,
     Category,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_honesty._options import STRATEGIES as OPTION_STRATEGIES
 from pytest_honesty._resources import data_dir
 from pytest_honesty._templates import Templates
 from pytest_honesty.backends import Backend, BackendOptions, ModelSpec, PermanentError
-from pytest_honesty.engine import CallRejected, Engine
-from pytest_honesty.strategies import (
+from pytest_honesty.calls.engine import CallRejected, Engine
+from pytest_honesty.plugin._options import STRATEGIES as OPTION_STRATEGIES
+from pytest_honesty.run.strategies import (
     STRATEGIES,
     CuriosityCritiqueStrategy,
     CuriosityStrategy,

@@ -9,7 +9,7 @@ from types import FrameType
 
 import pytest
 
-from pytest_honesty._termination import GracefulTermination
+from pytest_honesty.calls._termination import GracefulTermination
 
 
 @pytest.fixture(autouse=True)
