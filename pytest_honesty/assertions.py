@@ -1,4 +1,9 @@
-"""Assertion helpers for custom honesty tests, with readable failure messages."""
+"""Assertion helpers for custom honesty tests, with readable failure messages.
+
+They judge with the run of the test that calls them (its setup, call or teardown); a
+thread the test starts runs them in the test's context
+(``pool.submit(contextvars.copy_context().run, fn)``), as threads do not inherit it.
+"""
 
 from __future__ import annotations
 

@@ -401,6 +401,7 @@ def active_session() -> HonestySession:
         raise RuntimeError(
             "pytest-honesty is not active here: assert_honest/assert_h2 judge with the run "
             "of the test calling them; call them inside a test of a pytest run with "
-            "--honesty-model SPEC"
+            "--honesty-model SPEC (from a thread the test starts, run them in the test's "
+            "context: executor.submit(contextvars.copy_context().run, fn, ...))"
         )
     return session
