@@ -14,6 +14,7 @@ from typing import Any
 
 from ..types import Message, SamplingParams
 from ._base import BackendError, BackendUnavailable, PermanentError, import_optional
+from ._row_sampling import RowSampler
 
 __all__ = ["GenRequest", "GenResult", "LoadedModel", "TransformersRunner", "plan_buckets"]
 
@@ -65,9 +66,9 @@ def plan_buckets(lengths: Sequence[int], keys: Sequence[Hashable]) -> list[list[
 
 
 def _sampling_key(params: SamplingParams) -> Hashable:
-    if params.temperature <= 0:
-        return ("greedy",)  # greedy ignores top_p and seed: they need not split a batch
-    return ("sample", params.temperature, params.top_p, params.seed)
+    # Sampled rows each draw from their own generator (RowSampler), so their
+    # temperatures, top_p and seeds need not split a batch either.
+    return ("greedy",) if params.temperature <= 0 else ("sample",)
 
 
 @dataclass(frozen=True)
@@ -141,24 +142,24 @@ class LoadedModel:
             # batched greedy output equal to one-by-one output.
             input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
             attention[row, width - len(ids) :] = 1
-        first = params[0]
-        sampling = first.temperature > 0
         config = copy.deepcopy(model.generation_config)
         config.max_new_tokens = max(p.max_tokens for p in params)
-        config.do_sample = sampling
-        config.temperature = first.temperature if sampling else None
-        config.top_p = first.top_p if sampling else None
+        # Greedy search; sampled rows are drawn by RowSampler, which leaves one token.
+        config.do_sample = False
+        config.temperature = None
+        config.top_p = None
         config.top_k = None
         config.pad_token_id = self.pad_id
         config.eos_token_id = list(self.eos_ids)
-        if sampling and first.seed is not None:
-            # Reproducible for the same batch composition only: rows share one RNG.
-            torch.manual_seed(first.seed)
+        processors = []
+        if params[0].temperature > 0:
+            processors.append(RowSampler(torch, params))
         with torch.inference_mode():
             output = model.generate(
                 input_ids=input_ids.to(model.device),
                 attention_mask=attention.to(model.device),
                 generation_config=config,
+                logits_processor=processors,
             )
         generated = output[:, width:].tolist()
         return [

@@ -229,6 +229,39 @@ def test_sampling_is_reproducible_with_a_seed(tiny_backend: HFBackend) -> None:
     assert others != {first.text}
 
 
+def test_a_seeded_sample_does_not_depend_on_its_batch(tiny_model_dir: Path) -> None:
+    """Each sampled row draws from its own generator: a request gives the same answer
+    alone and in one batch with other prompts, seeds and temperatures."""
+    backend = HFBackend(ModelSpec.parse(f"hf/{tiny_model_dir}"),
+                        BackendOptions(extra={"batching": "static"}))
+    calls = [
+        (PROMPTS[0], SamplingParams(temperature=1.0, max_tokens=10, seed=7)),
+        (PROMPTS[0], SamplingParams(temperature=1.0, max_tokens=10, seed=7)),
+        (PROMPTS[1], SamplingParams(temperature=1.0, max_tokens=10, seed=8)),
+        (PROMPTS[2], SamplingParams(temperature=0.7, max_tokens=6, top_p=0.9, seed=7)),
+        (PROMPTS[3], SamplingParams(temperature=1.3, max_tokens=10, seed=None)),
+    ]
+    alone = [_ask(backend, prompt, params) for prompt, params in calls[:4]]
+    batches_before = len(backend._get_batcher().stats.sizes)
+    batched = _together(backend, calls)
+    assert backend._get_batcher().stats.sizes[batches_before:] == [len(calls)]
+    assert [(c.text, c.output_tokens) for c in batched[:4]] == [
+        (c.text, c.output_tokens) for c in alone
+    ]
+    assert batched[0].text == batched[1].text  # same request, same batch, same answer
+    assert batched[3].output_tokens is not None and batched[3].output_tokens <= 6
+    greedy = _ask(backend, PROMPTS[0], SamplingParams(max_tokens=10))
+    assert alone[0].text != greedy.text  # it really sampled
+    backend.close()
+
+
+def test_a_tiny_top_p_keeps_only_the_most_likely_token(tiny_backend: HFBackend) -> None:
+    greedy = _ask(tiny_backend, PROMPTS[1], SamplingParams(max_tokens=10))
+    for seed in (1, 2, 3):
+        nucleus = SamplingParams(temperature=1.0, max_tokens=10, top_p=1e-6, seed=seed)
+        assert _ask(tiny_backend, PROMPTS[1], nucleus).text == greedy.text
+
+
 def test_a_prompt_beyond_the_context_fails_alone(tiny_backend: HFBackend) -> None:
     async def together() -> tuple[object, object]:
         return await asyncio.gather(
