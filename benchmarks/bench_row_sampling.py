@@ -17,21 +17,12 @@ import copy
 import time
 from typing import Any
 
+from bench_embedded_batching import PROMPTS  # our own short prompts
+
 from pytest_honesty.backends import BackendOptions, ModelSpec
 from pytest_honesty.backends._hf import EmbeddedBackend
 from pytest_honesty.backends._row_sampling import RowSampler
 from pytest_honesty.types import Message, SamplingParams
-
-PROMPTS = [
-    "Explain what a rainbow is.",
-    "Give three tips for writing clear emails.",
-    "What does a compiler do?",
-    "Describe the water cycle for a ten-year-old.",
-    "Why do cats purr?",
-    "Suggest a name for a small bakery and explain it.",
-    "What is the difference between weather and climate?",
-    "How do I boil an egg?",
-]
 
 
 def _batch(model: Any, prompts: list[list[int]], max_tokens: int, sampler: Any) -> float:
