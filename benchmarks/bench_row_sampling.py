@@ -27,12 +27,7 @@ from pytest_honesty.types import Message, SamplingParams
 
 def _batch(model: Any, prompts: list[list[int]], max_tokens: int, sampler: Any) -> float:
     torch = model.torch
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), model.pad_id, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for row, p in enumerate(prompts):
-        ids[row, width - len(p):] = torch.tensor(p)
-        mask[row, width - len(p):] = 1
+    ids, mask = model.left_padded(prompts)
     config = copy.deepcopy(model.model.generation_config)
     config.max_new_tokens = config.min_new_tokens = max_tokens
     config.pad_token_id = model.pad_id

@@ -175,11 +175,7 @@ class _Batch:
         started = time.perf_counter()
         lengths = [len(prompt) for _, prompt in group]
         width = max(lengths)
-        input_ids = torch.full((len(group), width), self.state.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(group), width), dtype=torch.long)
-        for j, (_, prompt) in enumerate(group):
-            input_ids[j, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
-            attention[j, width - len(prompt):] = 1
+        input_ids, attention = self.state.left_padded([prompt for _, prompt in group])
         # positions count real tokens only (padding gets 1), exactly as generate() does
         positions = (attention.cumsum(-1) - 1).masked_fill(attention == 0, 1)
         prefill: Any = DynamicCache(config=model.config)

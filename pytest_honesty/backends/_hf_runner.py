@@ -128,20 +128,26 @@ class LoadedModel:
             text=text, input_tokens=input_tokens, output_tokens=len(tokens), finish_reason=finish
         )
 
+    def left_padded(self, prompts: Sequence[Sequence[int]]) -> tuple[Any, Any]:
+        """(input_ids, attention_mask) for a batch of prompts, padded on the left: every
+        prompt ends where generation starts, which keeps batched greedy output equal
+        to one-by-one output."""
+        torch = self.torch
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, ids in enumerate(prompts):
+            input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+            attention[row, width - len(ids) :] = 1
+        return input_ids, attention
+
     def generate(
         self, prompts: list[list[int]], params: list[SamplingParams]
     ) -> list[GenResult | BaseException]:
         """One generate() call for prompts that share sampling settings."""
         torch = self.torch
         model = self.model
-        width = max(len(p) for p in prompts)
-        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(prompts), width), dtype=torch.long)
-        for row, ids in enumerate(prompts):
-            # Left padding: every prompt ends where generation starts, which keeps
-            # batched greedy output equal to one-by-one output.
-            input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
-            attention[row, width - len(ids) :] = 1
+        input_ids, attention = self.left_padded(prompts)
         config = copy.deepcopy(model.generation_config)
         config.max_new_tokens = max(p.max_tokens for p in params)
         # Greedy search; sampled rows are drawn by RowSampler, which leaves one token.
@@ -161,7 +167,7 @@ class LoadedModel:
                 generation_config=config,
                 logits_processor=processors,
             )
-        generated = output[:, width:].tolist()
+        generated = output[:, input_ids.shape[1] :].tolist()
         return [
             self.finish(tokens, len(prompt), p.max_tokens)
             for tokens, prompt, p in zip(generated, prompts, params, strict=True)

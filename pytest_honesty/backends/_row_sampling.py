@@ -41,10 +41,13 @@ class RowSampler:
         if self._nucleus:
             probs = _nucleus(torch, probs, self._top_ps)
         # one uniform draw per row from the row's generator, then the inverse of the
-        # row's cumulative distribution: the same draw whatever the other rows are
+        # row's cumulative distribution: the same draw whatever the other rows are;
+        # right=True never lands on a token of probability 0 (a draw of exactly 0 too)
         draws = torch.cat([torch.rand(1, generator=g) for g in self._generators])
         cumulative = torch.cumsum(probs, dim=-1)
-        tokens = torch.searchsorted(cumulative, (draws * cumulative[:, -1]).unsqueeze(1))
+        tokens = torch.searchsorted(
+            cumulative, (draws * cumulative[:, -1]).unsqueeze(1), right=True
+        )
         tokens = tokens.clamp(max=probs.shape[-1] - 1)
         chosen = torch.full_like(scores, float("-inf"))
         chosen.scatter_(1, tokens.to(scores.device), 0.0)
